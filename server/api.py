@@ -1,0 +1,52 @@
+"""The HTTP surface: `GET /api/health` and `POST /api/resolve` (see API.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import __version__
+from .errors import ApiError
+from .validate import InputError, parse_request
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_BODY = 2 * 1024 * 1024
+
+
+@bp.get("/health")
+def health() -> Any:
+    return jsonify({"status": "ok", "version": __version__})
+
+
+def _json_body() -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "too-large", "request body too large (at most 2 MB)")
+    if not request.is_json:
+        raise ApiError(415, "unsupported-media-type", "send the body as application/json")
+    raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH before it is read
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed", "the body is not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ApiError(400, "malformed", "the JSON is nested too deeply") from None
+    except ValueError as e:
+        raise ApiError(400, "malformed", f"the body is not valid JSON: {e}") from None
+
+
+@bp.post("/resolve")
+def resolve() -> Any:
+    body = _json_body()
+    try:
+        accounts, networks = parse_request(
+            body, current_app.extensions["passerelle.settings"].max_accounts
+        )
+    except InputError as e:
+        raise ApiError(e.status, e.code, str(e)) from None
+    resolver = current_app.extensions["passerelle.resolver"]
+    return jsonify(resolver.resolve(accounts, networks))

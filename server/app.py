@@ -1,0 +1,45 @@
+"""The Flask app factory: settings, cache, resolver, CORS and the API, built per call."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from . import api, errors
+from .cache import open_cache
+from .config import load
+from .resolver import Resolver
+
+# Only the browser extension (and origins the operator lists) may call the service from a page.
+EXTENSION_ORIGINS = [r"^chrome-extension://[a-p]{32}$", r"^moz-extension://[0-9a-fA-F-]{36}$"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Defaults, then the instance file and environment (`config.load`), then `test_config`.
+
+    `test_config` holds `PASSERELLE_*` keys like the environment does.
+    """
+    settings = load(overrides=test_config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    cache = open_cache(settings.cache_url)
+    resolver = Resolver(settings, cache)
+    app.extensions["passerelle.settings"] = settings
+    app.extensions["passerelle.cache"] = cache
+    app.extensions["passerelle.resolver"] = resolver
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": EXTENSION_ORIGINS + list(settings.allowed_origins)}},
+        allow_headers=["Content-Type", "Authorization"],
+        max_age=600,
+    )
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    logging.getLogger("server").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,170 @@
+"""`passerelle serve` and `passerelle resolve` (see API.md §1).
+
+Exit status: 0 success; 2 bad usage or bad input (one line naming the problem); 1 other failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import ConfigError, load
+from .models import NETWORKS
+from .validate import InputError, parse_request
+
+CHUNK = 100  # accounts resolved together; progress moves a chunk at a time
+
+
+class UsageError(Exception):
+    """Bad usage or input: exit 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    nets = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in nets if n not in NETWORKS]
+    if bad or not nets:
+        raise argparse.ArgumentTypeError(
+            f"unknown network {bad[0] if bad else text!r} (use bluesky, mastodon or both)"
+        )
+    return nets
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="passerelle",
+        description="Find the people you follow on X on Bluesky and the fediverse.",
+    )
+    p.add_argument("--version", action="version", version=f"passerelle {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    s = sub.add_parser("serve", help="run the companion service")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--threads", type=int, default=8, help="request threads per worker")
+    r = sub.add_parser("resolve", help="resolve a JSON file of X accounts without a browser")
+    r.add_argument("file", help='JSON: a list of accounts, or {"accounts": [...]}; - for stdin')
+    r.add_argument("--format", choices=("json", "csv", "mastodon-csv"), default="json")
+    r.add_argument("--networks", type=_networks, default=NETWORKS)
+    return p
+
+
+def _read_input(name: str) -> Any:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{name}: cannot read: {e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(
+            f"{name}: line {e.lineno}, column {e.colno}: invalid JSON: {e.msg}"
+        ) from None
+
+
+class _Bar:
+    """A progress bar on stderr (a plain line per step when stderr is not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int, extra: str = "") -> None:
+        width = 30
+        filled = int(width * done / self.total) if self.total else width
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} {extra}"
+        if self.tty:
+            sys.stderr.write("\r" + line)
+            if done >= self.total:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from . import output
+    from .cache import open_cache
+    from .resolver import Resolver
+
+    settings = load()
+    body = _read_input(args.file)
+    try:
+        accounts, _ = parse_request(body, max_accounts=10**9)
+    except InputError as e:
+        raise UsageError(f"{args.file}: {e}") from None
+    resolver = Resolver(settings, open_cache(settings.cache_url))
+    results: list[dict[str, Any]] = []
+    stats = {"accounts": 0, "upstream_requests": 0, "cache_hits": 0, "seconds": 0.0}
+    bar = _Bar(len(accounts))
+    bar.update(0)
+    try:
+        for i in range(0, len(accounts), CHUNK):
+            part = resolver.resolve(accounts[i : i + CHUNK], args.networks)
+            results += part["results"]
+            for k in stats:
+                stats[k] += part["stats"][k]
+            found = sum(1 for r in results if r["bluesky"] or r["mastodon"])
+            bar.update(len(results), f"found {found:,}")
+    finally:
+        resolver.close()
+    stats["seconds"] = round(stats["seconds"], 3)
+    response = {"results": results, "stats": stats}
+    if args.format == "json":
+        sys.stdout.write(output.to_json(response))
+    elif args.format == "csv":
+        sys.stdout.write(output.to_csv(results))
+    else:
+        sys.stdout.write(output.to_mastodon_csv(results))
+    failed = sum(1 for r in results if r["error"])
+    if failed:
+        sys.stderr.write(
+            f"{failed} account(s) could not be checked (error set); run again later to retry them\n"
+        )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run
+
+    load()  # fail now, with exit 2, on a bad setting
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port}: expected 1..65535")
+    if args.workers < 1 or args.threads < 1:
+        raise UsageError("--workers and --threads must be at least 1")
+    return run(args.host, args.port, args.workers, args.threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            return cmd_serve(args)
+        return cmd_resolve(args)
+    except UsageError as e:
+        sys.stderr.write(f"passerelle: error: {e}\n")
+        return 2
+    except ConfigError as e:
+        sys.stderr.write(f"passerelle: error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("passerelle: interrupted\n")
+        return 1
+    except Exception as e:  # unexpected: one line, no traceback
+        sys.stderr.write(f"passerelle: failed: {type(e).__name__}: {e}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Settings: defaults, then an instance file, then `PASSERELLE_*` environment variables.
+
+Every setting is listed in `SETTINGS` with its default and meaning; the README's table is
+checked against it by a test, so neither can drift.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names it."""
+
+
+# name: (default, meaning)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "PASSERELLE_BSKY_APPVIEW": (
+        "https://public.api.bsky.app",
+        "the Bluesky AppView used for look-ups",
+    ),
+    "PASSERELLE_CACHE_URL": (
+        "",
+        "`sqlite:///PATH`, `redis://HOST:PORT/N`, or `none`; "
+        "default `$XDG_CACHE_HOME/passerelle/cache.sqlite3`",
+    ),
+    "PASSERELLE_ALLOWED_ORIGINS": (
+        "",
+        "extra CORS origins, comma-separated (extension origins are always allowed)",
+    ),
+    "PASSERELLE_BSKY_PDS": ("https://bsky.social", "where Bluesky sign-in and writes go"),
+    "PASSERELLE_BSKY_WRITE_BUDGET": ("5000", "write points per hour the follow queue may spend"),
+    "PASSERELLE_HOST_RATE": ("10", "requests per second to any one upstream host"),
+    "PASSERELLE_HOST_CONCURRENCY": ("6", "requests in flight to any one upstream host"),
+    "PASSERELLE_TIMEOUT": ("10", "seconds before an upstream request is abandoned"),
+    "PASSERELLE_RETRIES": ("2", "further attempts after a timeout, refused connection or 5xx"),
+    "PASSERELLE_MAX_WAIT": (
+        "30",
+        "longest 429 pause (seconds) honoured before marking accounts `upstream-unavailable`",
+    ),
+    "PASSERELLE_THREADS": ("32", "look-ups running at once across all hosts"),
+    "PASSERELLE_NAME_SEARCH": (
+        "on",
+        "search Bluesky by display name for accounts nothing else found (`on`/`off`)",
+    ),
+    "PASSERELLE_BRIDGES": ("on", "offer Bridgy Fed addresses (`on`/`off`)"),
+    "PASSERELLE_MAX_ACCOUNTS": ("1000", "accounts per `POST /api/resolve` request"),
+    "PASSERELLE_CONFIG": (
+        "",
+        "path of an instance file (TOML) that may set any of these keys; "
+        "default `$XDG_CONFIG_HOME/passerelle/config.toml` when it exists",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    bsky_appview: str
+    cache_url: str
+    allowed_origins: tuple[str, ...]
+    bsky_pds: str
+    bsky_write_budget: int
+    host_rate: float
+    host_concurrency: int
+    timeout: float
+    retries: int
+    max_wait: float
+    threads: int
+    name_search: bool
+    bridges: bool
+    max_accounts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _instance_file(env: dict[str, str]) -> Path | None:
+    explicit = env.get("PASSERELLE_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"PASSERELLE_CONFIG: no such file: {path}")
+        return path
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = Path(base) / "passerelle" / "config.toml"
+    return path if path.is_file() else None
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from e
+    out = {}
+    for key, value in data.items():
+        if key not in SETTINGS:
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+        out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _number(raw: dict[str, str], key: str, kind: type, low: float, high: float) -> Any:
+    text = raw[key].strip()
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{key}: expected a number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: {value} is outside {low}..{high}")
+    return value
+
+
+def _flag(raw: dict[str, str], key: str) -> bool:
+    text = raw[key].strip().lower()
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{key}: expected on or off, got {text!r}")
+
+
+def _url(raw: dict[str, str], key: str) -> str:
+    text = raw[key].strip().rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{key}: expected an http(s) URL, got {text!r}")
+    return text
+
+
+def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults < instance file < environment < `overrides` (a test config)."""
+    env = dict(os.environ if env is None else env)
+    raw = {k: v[0] for k, v in SETTINGS.items()}
+    path = _instance_file(env)
+    if path is not None:
+        raw.update(_read_file(path))
+    raw.update({k: v for k, v in env.items() if k in SETTINGS})
+    if overrides:
+        raw.update({k: str(v) for k, v in overrides.items()})
+    origins = tuple(
+        o.strip().rstrip("/") for o in raw["PASSERELLE_ALLOWED_ORIGINS"].split(",") if o.strip()
+    )
+    return Settings(
+        bsky_appview=_url(raw, "PASSERELLE_BSKY_APPVIEW"),
+        cache_url=raw["PASSERELLE_CACHE_URL"].strip(),
+        allowed_origins=origins,
+        bsky_pds=_url(raw, "PASSERELLE_BSKY_PDS"),
+        bsky_write_budget=_number(raw, "PASSERELLE_BSKY_WRITE_BUDGET", int, 3, 1_000_000),
+        host_rate=_number(raw, "PASSERELLE_HOST_RATE", float, 0.1, 10_000),
+        host_concurrency=_number(raw, "PASSERELLE_HOST_CONCURRENCY", int, 1, 256),
+        timeout=_number(raw, "PASSERELLE_TIMEOUT", float, 0.1, 300),
+        retries=_number(raw, "PASSERELLE_RETRIES", int, 0, 10),
+        max_wait=_number(raw, "PASSERELLE_MAX_WAIT", float, 0, 3600),
+        threads=_number(raw, "PASSERELLE_THREADS", int, 1, 512),
+        name_search=_flag(raw, "PASSERELLE_NAME_SEARCH"),
+        bridges=_flag(raw, "PASSERELLE_BRIDGES"),
+        max_accounts=_number(raw, "PASSERELLE_MAX_ACCOUNTS", int, 1, 100_000),
+    )

@@ -1,0 +1,221 @@
+"""Pure: from verified evidence to one match per network, its level and every reason for it.
+
+The rules, in order of strength (MATCHING.md):
+- `confirmed`: proof. The destination profile names this X account (`reverse-link`), or the X
+  profile names the destination as the person's own: in the display name, the website, a sole
+  profile link, after a label such as 🦋 or "Mastodon:", or a mention whose name or handle is the
+  person's (so "journalist at @lemonde.fr" does not make Le Monde the journalist's account).
+- `likely`: strong circumstantial evidence: the same handle and the same name, or a mention of an
+  account with a similar name.
+- `possible`: anything weaker (a name-search hit, the same handle alone, an unclaimed mention).
+Two accounts tied at the top of one network are ambiguous: both fall to `possible`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import signals
+from .models import (
+    LEVELS,
+    Account,
+    BskyProfile,
+    Candidate,
+    Clue,
+    FediAccount,
+    Level,
+    Network,
+)
+from .similarity import CLOSE, SAME, affinity, name_similarity, same_handle
+
+PROFILE_CLUE_REASONS = frozenset({"name-handle", "bio-handle", "bio-url", "website"})
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Found:
+    """One verified profile and how it was reached.
+
+    `via` is `clue` (named by the X profile; `clue` set), `same-handle` (a guessed handle),
+    `name-search`, `cross-link` (named by the person's confirmed profile on the other network;
+    `clue` set, `claimed` from that profile's wording), or `bridge` (the Bridgy Fed mirror of
+    `source_ident` on the other network).
+    """
+
+    network: Network
+    profile: BskyProfile | FediAccount
+    via: str
+    clue: Clue | None = None
+    source_ident: str | None = None
+
+
+def ident_of(profile: BskyProfile | FediAccount) -> str:
+    return profile.did if isinstance(profile, BskyProfile) else profile.acct
+
+
+def handle_of(profile: BskyProfile | FediAccount) -> str:
+    return profile.handle if isinstance(profile, BskyProfile) else profile.acct
+
+
+def usable(profile: BskyProfile | FediAccount) -> bool:
+    """Profiles that are never a match: broken handles, impersonators, X mirrors."""
+    if isinstance(profile, BskyProfile):
+        if profile.handle == "handle.invalid" or not profile.handle:
+            return False
+        return not any(lb in ("impersonation", "!takedown", "!hide") for lb in profile.labels)
+    return not signals.is_x_mirror(profile.acct)
+
+
+def is_bridged(profile: BskyProfile | FediAccount) -> bool:
+    if isinstance(profile, BskyProfile):
+        return profile.handle.endswith((signals.BRIDGY_AP_SUFFIX, signals.BRIDGY_WEB_SUFFIX))
+    return profile.acct.endswith("@" + signals.BRIDGY_BSKY)
+
+
+def reverse_link(profile: BskyProfile | FediAccount, x_handle: str) -> bool:
+    """The destination names the X account back: proof that it is the same person."""
+    if isinstance(profile, BskyProfile):
+        return signals.names_x_handle(profile.description, x_handle) or any(
+            signals.names_x_handle(link, x_handle) for link in profile.links
+        )
+    if signals.names_x_handle(profile.note, x_handle):
+        return True
+    return any(signals.field_names_x_handle(n, v, x_handle) for n, v in profile.fields)
+
+
+def _level(c: Candidate, aff: float, clue_claimed: bool, has_clue: bool) -> Level:
+    if "reverse-link" in c.reasons and not (isinstance(c.profile, FediAccount) and c.profile.bot):
+        return "confirmed"
+    if has_clue:
+        if clue_claimed or aff >= SAME:
+            return "confirmed"
+        if aff >= CLOSE:
+            return "likely"
+        return "possible"
+    if "same-handle" in c.reasons and "same-name" in c.reasons:
+        return "likely"
+    return "possible"
+
+
+def _rank(c: Candidate) -> tuple[int, int, float, int]:
+    return (
+        -LEVELS.index(c.level),
+        int("reverse-link" in c.reasons),
+        c.score,
+        len(c.reasons),
+    )
+
+
+def decide_network(
+    account: Account, network: Network, found: list[Found]
+) -> tuple[Candidate | None, list[Candidate]]:
+    """The best candidate on one network (or None) and the other plausible ones, best first."""
+    by_ident: dict[str, list[Found]] = {}
+    for f in found:
+        if f.network == network and f.via != "bridge" and usable(f.profile):
+            by_ident.setdefault(ident_of(f.profile), []).append(f)
+    cands: list[Candidate] = []
+    for ident, items in by_ident.items():
+        profile = items[0].profile
+        c = Candidate(network=network, ident=ident, profile=profile)
+        has_clue = False
+        claimed = False
+        for f in items:
+            if f.via in ("clue", "cross-link") and f.clue is not None:
+                c.reasons.add(f.clue.reason if f.via == "clue" else "cross-link")
+                has_clue = True
+                claimed = claimed or f.clue.claimed
+            elif f.via == "name-search":
+                c.reasons.add("name-search")
+        dest_handle = handle_of(profile)
+        if same_handle(account.handle, dest_handle):
+            c.reasons.add("same-handle")
+        if name_similarity(account.name, profile.display_name) >= SAME:
+            c.reasons.add("same-name")
+        if reverse_link(profile, account.handle):
+            c.reasons.add("reverse-link")
+        if is_bridged(profile):
+            c.bridged = True
+            c.reasons.add("bridged")
+        aff = affinity(account.handle, account.name, dest_handle, profile.display_name)
+        c.claimed = claimed
+        c.level = _level(c, aff, claimed, has_clue)
+        c.score = aff
+        cands.append(c)
+    cands.sort(key=_rank, reverse=True)
+    _break_ties(cands)
+    if not cands:
+        return None, []
+    others = cands[1 : 1 + MAX_CANDIDATES]
+    for c in others:
+        c.level = "possible"  # only the match is pre-selected; the rest are for review
+    return cands[0], others
+
+
+def _bucket(aff: float) -> int:
+    """Affinity in coarse steps: string ratios below `CLOSE` are noise, not a preference."""
+    return 2 if aff >= SAME else 1 if aff >= CLOSE else 0
+
+
+def _break_ties(cands: list[Candidate]) -> None:
+    """Two different accounts both pre-selectable and not clearly apart: trust neither."""
+    if len(cands) < 2:
+        return
+    top, second = cands[0], cands[1]
+    if top.level == "possible" or second.level != top.level:
+        return
+    if "reverse-link" in top.reasons and "reverse-link" not in second.reasons:
+        return
+    if _bucket(top.score) > _bucket(second.score):
+        return
+    if top.claimed and not second.claimed and top.level == "confirmed":
+        return
+    tied = top.level
+    for c in cands:
+        if c.level == tied:
+            c.level = "possible"
+    cands.sort(key=_rank, reverse=True)
+
+
+def add_bridges(
+    best: dict[Network, Candidate | None], found: list[Found]
+) -> dict[Network, Candidate | None]:
+    """Offer the Bridgy Fed mirror where someone is on one network only.
+
+    The mirror is the same person as the matched account, so it takes that account's level and
+    reasons, plus `bridged`.
+    """
+    out = dict(best)
+    for f in found:
+        current = out.get(f.network)
+        if f.via != "bridge" or not usable(f.profile):
+            continue
+        if current is not None and current.level != "possible":
+            continue
+        other: Network = "mastodon" if f.network == "bluesky" else "bluesky"
+        source = out.get(other)
+        if source is None or source.ident != f.source_ident:
+            continue
+        out[f.network] = Candidate(
+            network=f.network,
+            ident=ident_of(f.profile),
+            profile=f.profile,
+            reasons=set(source.reasons) | {"bridged"},
+            bridged=True,
+            claimed=source.claimed,
+            level=source.level,
+            score=source.score,
+        )
+    return out
+
+
+def decide(
+    account: Account, found: list[Found], networks: tuple[Network, ...]
+) -> tuple[dict[Network, Candidate | None], dict[Network, list[Candidate]]]:
+    """Best match and other candidates for every requested network."""
+    best: dict[Network, Candidate | None] = {}
+    others: dict[Network, list[Candidate]] = {}
+    for net in networks:
+        best[net], others[net] = decide_network(account, net, found)
+    best = add_bridges(best, found)
+    return best, others

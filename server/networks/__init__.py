@@ -1,0 +1,1 @@
+"""Network I/O: every upstream call lives under this package."""

@@ -1,0 +1,167 @@
+"""Bluesky look-ups through the atproto SDK, against the public AppView (no sign-in).
+
+`getProfiles` is called with up to 25 actors at once for every candidate handle and DID of a
+whole batch; `searchActors` only for the name search. Every request goes through the shared
+HTTP layer (`AtprotoRequest`), and every answer, found or not, is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+import requests
+from atproto_client import Client
+from atproto_client import exceptions as atproto_errors
+from atproto_client.request import Request, _handle_request_errors, _handle_response
+
+from ..cache import MISSING, Cache
+from ..models import BskyProfile
+from .http import USER_AGENT, UpstreamUnavailable, count
+
+BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
+FOUND_TTL = 24 * 3600
+MISSING_TTL = 6 * 3600
+SEARCH_TTL = 12 * 3600
+
+
+class AtprotoRequest(Request):
+    """The SDK's request class, sending through our `requests` session (one HTTP layer)."""
+
+    def __init__(self, session: requests.Session, timeout: float) -> None:
+        super().__init__()
+        self._session = session
+        self._timeout = timeout
+
+    def _send_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = self.get_headers(kwargs.pop("headers", None))
+        headers["User-Agent"] = USER_AGENT
+        params = kwargs.pop("params", None)
+        content = kwargs.pop("content", None) or kwargs.pop("data", None)
+        json_body = kwargs.pop("json", None)
+        try:
+            r = self._session.request(
+                method,
+                url,
+                params=params,
+                data=content,
+                json=json_body,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except requests.Timeout as e:
+            raise atproto_errors.InvokeTimeoutError from e
+        except requests.RequestException as e:
+            raise atproto_errors.NetworkError from e
+        response = httpx.Response(
+            r.status_code,
+            headers=list(r.headers.items()),
+            content=r.content,
+            request=httpx.Request(method, url),
+        )
+        try:
+            return _handle_response(response)
+        except Exception as e:
+            _handle_request_errors(e)
+            raise
+
+
+def _params_list(actors: Sequence[str]) -> dict[str, Any]:
+    return {"actors": list(actors)}
+
+
+def profile_from_view(view: Any) -> BskyProfile:
+    """Our profile from the SDK's ProfileView / ProfileViewDetailed model."""
+    labels = tuple(sorted({lb.val for lb in (view.labels or []) if getattr(lb, "val", None)}))
+    links: list[str] = []
+    website = getattr(view, "website", None)
+    if website:
+        links.append(str(website))
+    for link in getattr(view, "links", None) or []:
+        if getattr(link, "url", None):
+            links.append(str(link.url))
+    return BskyProfile(
+        did=str(view.did),
+        handle=str(view.handle).lower(),
+        display_name=view.display_name or "",
+        description=view.description or "",
+        avatar=str(view.avatar) if view.avatar else None,
+        labels=labels,
+        links=tuple(links),
+    )
+
+
+class Bluesky:
+    """Read-only Bluesky look-ups for the resolver."""
+
+    def __init__(self, session: requests.Session, appview: str, cache: Cache, timeout: float):
+        self.client = Client(base_url=appview, request=AtprotoRequest(session, timeout))
+        self.cache = cache
+
+    # -- getProfiles ---------------------------------------------------------------------------
+    def cached_profiles(
+        self, actors: Iterable[str]
+    ) -> tuple[dict[str, BskyProfile | None], list[str]]:
+        """Split actors into those the cache answers and those still to ask."""
+        known: dict[str, BskyProfile | None] = {}
+        todo: list[str] = []
+        for actor in dict.fromkeys(actors):
+            hit = self.cache.get("bsky:actor:" + actor)
+            if hit is MISSING:
+                todo.append(actor)
+            else:
+                count(hits=1)
+                known[actor] = BskyProfile.from_json(hit) if hit else None
+        return known, todo
+
+    def fetch_profiles(self, actors: Sequence[str]) -> dict[str, BskyProfile | None]:
+        """One getProfiles call for at most 25 valid actors; unknown actors map to None.
+
+        The AppView silently drops actors it does not know, so absence is "not found".
+        """
+        assert len(actors) <= BATCH
+        try:
+            response = self.client.app.bsky.actor.get_profiles(params=_params_list(actors))
+        except atproto_errors.BadRequestError:
+            # One actor the AppView refuses fails the batch: ask them one by one.
+            if len(actors) == 1:
+                self.cache.set("bsky:actor:" + actors[0], None, MISSING_TTL)
+                return {actors[0]: None}
+            out: dict[str, BskyProfile | None] = {}
+            for a in actors:
+                out.update(self.fetch_profiles([a]))
+            return out
+        except atproto_errors.AtProtocolError as e:
+            raise UpstreamUnavailable(f"appview getProfiles: {type(e).__name__}") from e
+        by_key: dict[str, BskyProfile] = {}
+        for view in response.profiles:
+            p = profile_from_view(view)
+            by_key[p.did] = p
+            by_key[p.handle] = p
+        out = {}
+        for actor in actors:
+            p = by_key.get(actor)
+            out[actor] = p
+            self.cache.set(
+                "bsky:actor:" + actor, p.to_json() if p else None, FOUND_TTL if p else MISSING_TTL
+            )
+        return out
+
+    # -- searchActors --------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 10) -> list[BskyProfile]:
+        """Name search: the last resort for accounts nothing else found."""
+        key = f"bsky:search:{limit}:{query.casefold()}"
+        hit = self.cache.get(key)
+        if hit is not MISSING:
+            count(hits=1)
+            return [BskyProfile.from_json(p) for p in hit]
+        try:
+            response = self.client.app.bsky.actor.search_actors(params={"q": query, "limit": limit})
+        except atproto_errors.BadRequestError:
+            return []
+        except atproto_errors.AtProtocolError as e:
+            raise UpstreamUnavailable(f"appview searchActors: {type(e).__name__}") from e
+        profiles = [profile_from_view(v) for v in response.actors]
+        self.cache.set(key, [p.to_json() for p in profiles], SEARCH_TTL)
+        return profiles

@@ -1,0 +1,236 @@
+"""Fediverse look-ups, each on the account's own server.
+
+- The server's software is read once per host from nodeinfo and cached: a bare `user@host` is
+  only a candidate when the host answers as a fediverse server (it may be an e-mail address).
+- WebFinger gives the canonical `user@domain` (its subject) and the actor's URL; servers that
+  speak the Mastodon API are then asked for the account through Mastodon.py's `account_lookup`;
+  others (Misskey, PeerTube, …) through the ActivityPub actor document.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from mastodon import Mastodon
+from mastodon import errors as mastodon_errors
+
+from ..cache import MISSING, Cache
+from ..models import FediAccount
+from ..signals import ascii_host, is_x_mirror
+from ..text import html_to_text
+from .http import USER_AGENT, UpstreamUnavailable, count, get_json
+
+SOFTWARE_TTL = 7 * 24 * 3600
+FOUND_TTL = 24 * 3600
+MISSING_TTL = 6 * 3600
+# Servers whose /api/v1/accounts/lookup answers like Mastodon's.
+MASTODON_API = frozenset(
+    {
+        "mastodon",
+        "hometown",
+        "glitchsoc",
+        "glitch-soc",
+        "pleroma",
+        "akkoma",
+        "gotosocial",
+        "fedibird",
+        "iceshrimp.net",
+        "sharkey",
+        "chuckya",
+        "mitra",
+        "kmyblue",
+    }
+)
+NOT_A_SERVER = ""  # cached software value for hosts that are not fediverse servers
+AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+
+class Fediverse:
+    def __init__(self, session: requests.Session, cache: Cache, timeout: float) -> None:
+        self.session = session
+        self.cache = cache
+        self.timeout = timeout
+        self._clients: dict[str, Mastodon] = {}
+        self._lock = threading.Lock()
+
+    # -- the server ----------------------------------------------------------------------------
+    def software(self, host: str) -> str | None:
+        """The server software's name (lowercase) from nodeinfo, or None when not a server."""
+        key = "fedi:software:" + host
+        hit = self.cache.get(key)
+        if hit is not MISSING:
+            count(hits=1)
+            return hit or None
+        index = get_json(
+            self.session,
+            f"https://{host}/.well-known/nodeinfo",
+            headers={"Accept": "application/json"},
+        )
+        name = NOT_A_SERVER
+        if isinstance(index, dict):
+            links = [ln for ln in index.get("links") or [] if isinstance(ln, dict)]
+            links.sort(key=lambda ln: str(ln.get("rel", "")), reverse=True)  # newest schema first
+            for link in links:
+                href = str(link.get("href") or "")
+                if "nodeinfo.diaspora.software/ns/schema" in str(link.get("rel")) and href:
+                    if (urlsplit(href).hostname or "").lower() != host:
+                        break  # nodeinfo must describe this host, not another
+                    doc = get_json(self.session, href, headers={"Accept": "application/json"})
+                    if isinstance(doc, dict) and isinstance(doc.get("software"), dict):
+                        name = str(doc["software"].get("name") or "").lower().strip()
+                    break
+        self.cache.set(key, name, SOFTWARE_TTL)
+        return name or None
+
+    def _mastodon(self, host: str) -> Mastodon:
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = Mastodon(
+                    api_base_url=f"https://{host}",
+                    session=self.session,
+                    request_timeout=self.timeout,
+                    ratelimit_method="throw",
+                    version_check_mode="none",
+                    user_agent=USER_AGENT,
+                )
+                self._clients[host] = client
+            return client
+
+    # -- WebFinger -----------------------------------------------------------------------------
+    def webfinger(self, acct: str) -> dict[str, Any] | None:
+        """The JRD for `user@host`, asked of `host` itself; None when the account does not exist."""
+        host = acct.rpartition("@")[2]
+        jrd = get_json(
+            self.session,
+            f"https://{host}/.well-known/webfinger",
+            params={"resource": f"acct:{acct}"},
+            headers={"Accept": "application/jrd+json"},
+        )
+        return jrd if isinstance(jrd, dict) else None
+
+    # -- the account ---------------------------------------------------------------------------
+    def lookup(self, acct: str, bare: bool = False) -> FediAccount | None:
+        """Verify `user@host` on its own server; None when it is not a fediverse account.
+
+        Raises UpstreamUnavailable when a server could not be asked (nothing is cached then).
+        """
+        key = f"fedi:acct:{int(bare)}:{acct}"
+        hit = self.cache.get(key)
+        if hit is not MISSING:
+            count(hits=1)
+            return FediAccount.from_json(hit) if hit else None
+        found = self._lookup(acct, bare)
+        self.cache.set(key, found.to_json() if found else None, FOUND_TTL if found else MISSING_TTL)
+        return found
+
+    def _lookup(self, acct: str, bare: bool) -> FediAccount | None:
+        user, _, host = acct.partition("@")
+        software = self.software(host)
+        if software is None and bare:
+            return None  # an e-mail address, most likely: the host is no fediverse server
+        if software in MASTODON_API:
+            # The account's own server speaks the Mastodon API: one look-up verifies it and
+            # gives the profile (WebFinger would only repeat what it says).
+            found = self._via_mastodon_api(host, user, acct, software)
+            if found is not None:
+                return found
+        jrd = self.webfinger(acct)
+        if jrd is None:
+            return None
+        subject = str(jrd.get("subject") or "")
+        canonical = subject[5:].lower() if subject.startswith("acct:") else acct
+        c_user, _, c_domain = canonical.partition("@")
+        if not c_user or ascii_host(c_domain) is None or is_x_mirror(canonical):
+            return None
+        actor_url = profile_url = None
+        for link in jrd.get("links") or []:
+            if not isinstance(link, dict):
+                continue
+            if link.get("rel") == "self" and "json" in str(link.get("type", "")):
+                actor_url = str(link.get("href") or "") or None
+            elif link.get("rel") == "http://webfinger.net/rel/profile-page":
+                profile_url = str(link.get("href") or "") or None
+        if actor_url is None:
+            return None
+        api_host = (urlsplit(actor_url).hostname or "").lower()
+        api_software = software if api_host == host else self.software(api_host)
+        if api_software in MASTODON_API:
+            found = self._via_mastodon_api(api_host, c_user, canonical, api_software)
+            if found is not None:
+                return found
+        return self._via_actor(actor_url, canonical, profile_url, api_software or "")
+
+    def _via_mastodon_api(
+        self, api_host: str, user: str, canonical: str, software: str
+    ) -> FediAccount | None:
+        try:
+            account = self._mastodon(api_host).account_lookup(user)
+        except mastodon_errors.MastodonNotFoundError:
+            return None
+        except (
+            mastodon_errors.MastodonNetworkError,
+            mastodon_errors.MastodonRatelimitError,
+            mastodon_errors.MastodonServerError,
+        ) as e:
+            raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
+        except mastodon_errors.MastodonAPIError:
+            return None  # e.g. lookup needs a token on this server: fall back to the actor
+        except mastodon_errors.MastodonError as e:
+            raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
+        moved = account.get("moved")
+        if moved:
+            # The person moved: the new account is the one to follow.
+            moved_acct = str(moved.get("acct") or "")
+            if "@" not in moved_acct:
+                moved_acct = f"{moved_acct}@{api_host}"
+            return account_from_api(moved, moved_acct.lower(), software)
+        return account_from_api(account, canonical, software)
+
+    def _via_actor(
+        self, actor_url: str, canonical: str, profile_url: str | None, software: str
+    ) -> FediAccount | None:
+        actor = get_json(self.session, actor_url, headers={"Accept": AP_ACCEPT})
+        if not isinstance(actor, dict) or not actor.get("id"):
+            return None
+        fields = tuple(
+            (html_to_text(str(a.get("name", ""))), html_to_text(str(a.get("value", ""))))
+            for a in actor.get("attachment") or []
+            if isinstance(a, dict) and a.get("type") == "PropertyValue"
+        )
+        icon = actor.get("icon")
+        avatar = icon.get("url") if isinstance(icon, dict) else None
+        url = actor.get("url")
+        if isinstance(url, list):
+            url = next((u for u in url if isinstance(u, str)), None)
+        return FediAccount(
+            acct=canonical,
+            url=str(url or profile_url or actor_url),
+            display_name=str(actor.get("name") or ""),
+            note=html_to_text(str(actor.get("summary") or "")),
+            fields=fields,
+            avatar=str(avatar) if avatar else None,
+            software=software,
+            bot=actor.get("type") in ("Service", "Application"),
+        )
+
+
+def account_from_api(account: Any, acct: str, software: str) -> FediAccount:
+    """Our account from a Mastodon API Account entity (as Mastodon.py parses it)."""
+    fields = tuple(
+        (html_to_text(str(f.get("name", ""))), html_to_text(str(f.get("value", ""))))
+        for f in account.get("fields") or []
+    )
+    return FediAccount(
+        acct=acct,
+        url=str(account.get("url") or ""),
+        display_name=str(account.get("display_name") or ""),
+        note=html_to_text(str(account.get("note") or "")),
+        fields=fields,
+        avatar=str(account.get("avatar")) if account.get("avatar") else None,
+        software=software,
+        bot=bool(account.get("bot")),
+    )

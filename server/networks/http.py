@@ -1,0 +1,239 @@
+"""The one HTTP layer every upstream call goes through (atproto, Mastodon.py and raw requests).
+
+Written once here: the timeout, the User-Agent, per-host politeness (a rate and a cap on
+concurrent requests), honouring 429s (`Retry-After`, `ratelimit-reset`, `X-RateLimit-Reset`),
+retries with backoff on transient failures, and the standard proxy and trust variables
+(`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`).
+
+It is a `requests` transport adapter, so Mastodon.py (which takes a `requests.Session`) and the
+atproto SDK (through `AtprotoRequest` in `bluesky.py`) use it unchanged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import email.utils
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .. import __version__
+
+USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+
+class UpstreamError(Exception):
+    """Base of every failure talking to another server."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The server could not be asked (timeout, 5xx, refused, rate-limited for too long).
+
+    The account concerned is answered with `error: upstream-unavailable`, so the caller can
+    retry it later; nothing is concluded from the silence.
+    """
+
+
+@dataclass
+class Stats:
+    """Counters of one resolve call, shared by the threads working for it."""
+
+    upstream_requests: int = 0
+    cache_hits: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests_: int = 0, hits: int = 0, waited: float = 0.0) -> None:
+        with self._lock:
+            self.upstream_requests += requests_
+            self.cache_hits += hits
+            self.waited_seconds += waited
+
+
+current_stats: contextvars.ContextVar[Stats | None] = contextvars.ContextVar(
+    "passerelle_stats", default=None
+)
+
+
+def count(requests_: int = 0, hits: int = 0, waited: float = 0.0) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.add(requests_, hits, waited)
+
+
+@dataclass
+class Politeness:
+    """How hard we may press one host."""
+
+    rate: float = 10.0  # requests per second per host
+    concurrency: int = 6  # requests in flight per host
+    timeout: float = 10.0  # seconds, connect and read
+    retries: int = 2  # further attempts after a transient failure
+    backoff: float = 0.5  # seconds, doubled each attempt, with jitter
+    max_wait: float = 30.0  # the longest 429 wait honoured before giving up on the host
+
+
+class HostGate:
+    """A token bucket (rate) and a semaphore (concurrency) for one host, plus a 429 pause."""
+
+    def __init__(self, rate: float, concurrency: int) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.lock = threading.Lock()
+        self.next_at = 0.0
+        self.paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self.lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+    @contextmanager
+    def turn(self) -> Iterator[float]:
+        """Wait for a slot and for our place in the rate; yields the seconds spent waiting."""
+        start = time.monotonic()
+        self.slots.acquire()
+        try:
+            with self.lock:
+                now = time.monotonic()
+                at = max(now, self.next_at, self.paused_until)
+                self.next_at = at + self.interval
+            delay = at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield time.monotonic() - start
+        finally:
+            self.slots.release()
+
+
+def reset_delay(response: requests.Response, now: float | None = None) -> float | None:
+    """Seconds until a rate limit resets, from whichever header the server sent."""
+    now = time.time() if now is None else now
+    h = response.headers
+    retry_after = h.get("Retry-After")
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(retry_after)
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - now)
+    reset = h.get("ratelimit-reset")  # Bluesky: epoch seconds
+    if reset:
+        try:
+            value = float(reset)
+            # Some servers send seconds-to-reset rather than an epoch.
+            return max(0.0, value - now) if value > 1_000_000_000 else max(0.0, value)
+        except ValueError:
+            pass
+    reset = h.get("X-RateLimit-Reset")  # Mastodon: ISO 8601
+    if reset:
+        try:
+            return max(0.0, datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp() - now)
+        except ValueError:
+            try:
+                return max(0.0, float(reset) - now)
+            except ValueError:
+                pass
+    return None
+
+
+class PoliteAdapter(HTTPAdapter):
+    """A transport adapter applying `Politeness` to every request of the session."""
+
+    def __init__(self, policy: Politeness, pool_size: int = 32) -> None:
+        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.policy = policy
+        self._gates: dict[str, HostGate] = {}
+        self._gates_lock = threading.Lock()
+
+    def gate(self, host: str) -> HostGate:
+        with self._gates_lock:
+            g = self._gates.get(host)
+            if g is None:
+                g = self._gates[host] = HostGate(self.policy.rate, self.policy.concurrency)
+            return g
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        p = self.policy
+        host = (urlsplit(request.url or "").hostname or "").lower()
+        gate = self.gate(host)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = p.timeout
+        attempt = 0
+        while True:
+            with gate.turn() as waited:
+                count(requests_=1, waited=waited)
+                try:
+                    response = super().send(request, **kwargs)
+                except (requests.ConnectionError, requests.Timeout):
+                    if attempt >= p.retries:
+                        raise
+                    response = None
+            if response is not None and response.status_code == 429:
+                delay = reset_delay(response)
+                delay = 1.0 if delay is None else delay
+                if delay > p.max_wait or attempt >= p.retries + 2:
+                    return response
+                gate.pause(delay + 0.05)
+                response.close()
+                attempt += 1
+                continue
+            if response is not None and response.status_code not in TRANSIENT_STATUSES:
+                return response
+            if attempt >= p.retries:
+                assert response is not None
+                return response
+            if response is not None:
+                response.close()
+            time.sleep(p.backoff * (2**attempt) * (0.5 + random.random()))
+            attempt += 1
+
+
+def make_session(policy: Politeness | None = None) -> requests.Session:
+    """A session with the polite adapter, our User-Agent, and the environment's trust settings.
+
+    requests reads `HTTPS_PROXY`/`NO_PROXY`/`REQUESTS_CA_BUNDLE` itself (trust_env stays on);
+    `SSL_CERT_FILE` is honoured here, REQUESTS_CA_BUNDLE taking precedence as in curl.
+    """
+    session = requests.Session()
+    adapter = PoliteAdapter(policy or Politeness())
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    cert_file = os.environ.get("SSL_CERT_FILE")
+    if cert_file and not (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")):
+        session.verify = cert_file
+    return session
+
+
+def get_json(session: requests.Session, url: str, **kwargs: Any) -> Any | None:
+    """GET a JSON document: the parsed body, None for 404/410, UpstreamUnavailable otherwise.
+
+    A server answering 200 with something that is not JSON is unavailable, not "not found":
+    nothing is concluded from a broken answer.
+    """
+    try:
+        r = session.get(url, **kwargs)
+    except requests.RequestException as e:
+        raise UpstreamUnavailable(f"{urlsplit(url).hostname}: {type(e).__name__}") from e
+    if r.status_code in (404, 410):
+        return None
+    if r.status_code >= 400 and r.status_code < 500 and r.status_code != 429:
+        return None
+    if r.status_code != 200:
+        raise UpstreamUnavailable(f"{urlsplit(url).hostname}: HTTP {r.status_code}")
+    try:
+        return r.json()
+    except ValueError as e:
+        raise UpstreamUnavailable(f"{urlsplit(url).hostname}: malformed JSON") from e

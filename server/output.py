@@ -1,0 +1,72 @@
+"""Pure: render a resolve response as JSON, a CSV of everything, or Mastodon's import CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+PRESELECTED = ("confirmed", "likely")
+MASTODON_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
+MASTODON_MAX_ROWS = 20_000
+CSV_HEADER = [
+    "x_handle",
+    "bluesky_handle",
+    "bluesky_level",
+    "bluesky_reasons",
+    "bluesky_url",
+    "mastodon_acct",
+    "mastodon_level",
+    "mastodon_reasons",
+    "mastodon_url",
+    "mastodon_bridged",
+    "error",
+]
+
+
+def to_json(response: dict[str, Any]) -> str:
+    return json.dumps(response, ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(results: Iterable[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEADER)
+    for r in results:
+        b, m, err = r.get("bluesky") or {}, r.get("mastodon") or {}, r.get("error") or {}
+        w.writerow(
+            [
+                r["handle"],
+                b.get("handle", ""),
+                b.get("level", ""),
+                " ".join(b.get("reasons", [])),
+                b.get("url", ""),
+                m.get("acct", ""),
+                m.get("level", ""),
+                " ".join(m.get("reasons", [])),
+                m.get("url", ""),
+                "true" if m.get("bridged") else ("false" if m else ""),
+                err.get("code", ""),
+            ]
+        )
+    return buf.getvalue()
+
+
+def to_mastodon_csv(results: Iterable[dict[str, Any]], levels: Iterable[str] = PRESELECTED) -> str:
+    """Mastodon's "Import following list" file, pre-selected matches only, each account once."""
+    wanted = set(levels)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MASTODON_HEADER)
+    seen: set[str] = set()
+    for r in results:
+        m = r.get("mastodon")
+        if not m or m.get("level") not in wanted or m["acct"] in seen:
+            continue
+        seen.add(m["acct"])
+        w.writerow([m["acct"], "true", "false", ""])
+        if len(seen) >= MASTODON_MAX_ROWS:
+            break
+    return buf.getvalue()

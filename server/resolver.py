@@ -1,0 +1,325 @@
+"""Orchestrates one batch: from X accounts to answers, in input order, one error per account.
+
+The batch moves in rounds, each one a set of concurrent look-ups (bounded per host by the HTTP
+layer), so that requests are shared across all accounts of the batch:
+1. the candidates every X profile names, and the same-handle guesses: Bluesky actors batched 25
+   per getProfiles call, fediverse accounts each on its own server;
+2. links found on the accounts just confirmed (a Bluesky bio naming a Mastodon account and the
+   reverse), and the name search for accounts still unmatched on Bluesky;
+3. Bridgy Fed mirrors for people found on one network only.
+`signals` reads the profiles and `decide` judges the evidence; this module only moves data.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import decide as decide_mod
+from . import signals
+from .cache import Cache
+from .config import Settings
+from .decide import Found
+from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
+from .networks.bluesky import BATCH, Bluesky
+from .networks.bridges import Bridges
+from .networks.fediverse import Fediverse
+from .networks.http import Politeness, Stats, UpstreamUnavailable, current_stats, make_session
+from .text import normalize
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _State:
+    """What the batch has learnt about one X account so far."""
+
+    account: Account
+    clues: list[Clue]
+    found: list[Found] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)  # networks that could not be checked
+    best: dict[Network, Candidate | None] = field(default_factory=dict)
+    others: dict[Network, list[Candidate]] = field(default_factory=dict)
+
+
+@dataclass
+class _BskyAsk:
+    key: str
+    via: str
+    clue: Clue | None = None
+    source_ident: str | None = None
+
+
+class Resolver:
+    """Long-lived: owns the HTTP session, the network clients and the worker threads."""
+
+    def __init__(self, settings: Settings, cache: Cache) -> None:
+        self.settings = settings
+        self.cache = cache
+        policy = Politeness(
+            rate=settings.host_rate,
+            concurrency=settings.host_concurrency,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            max_wait=settings.max_wait,
+        )
+        self.session = make_session(policy)
+        self.bluesky = Bluesky(self.session, settings.bsky_appview, cache, settings.timeout)
+        self.fediverse = Fediverse(self.session, cache, settings.timeout)
+        self.bridges = Bridges(self.fediverse, cache)
+        self.pool = ThreadPoolExecutor(
+            max_workers=settings.threads, thread_name_prefix="passerelle-lookup"
+        )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
+    # -- the public entry ----------------------------------------------------------------------
+    def resolve(
+        self,
+        accounts: list[Account],
+        networks: Iterable[Network] = ("bluesky", "mastodon"),
+    ) -> dict[str, Any]:
+        """The API response for a list of accounts (see API.md, `POST /api/resolve`)."""
+        nets: tuple[Network, ...] = tuple(n for n in ("bluesky", "mastodon") if n in set(networks))
+        stats = Stats()
+        token = current_stats.set(stats)
+        started = time.monotonic()
+        try:
+            states: dict[str, _State] = {}
+            for acc in accounts:
+                if acc.key not in states:
+                    states[acc.key] = _State(acc, signals.extract(acc))
+            self._round_named(states, nets)
+            self._decide_all(states, nets)
+            self._round_linked(states, nets)
+            self._decide_all(states, nets)
+            self._round_bridges(states, nets)
+            self._decide_all(states, nets)
+        finally:
+            current_stats.reset(token)
+        results = [self._answer(states[acc.key], acc, nets) for acc in accounts]
+        return {
+            "results": results,
+            "stats": {
+                "accounts": len(accounts),
+                "upstream_requests": stats.upstream_requests,
+                "cache_hits": stats.cache_hits,
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        }
+
+    # -- rounds --------------------------------------------------------------------------------
+    def _round_named(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        bsky: dict[str, list[_BskyAsk]] = {}
+        fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
+        for key, st in states.items():
+            for clue in st.clues:
+                if clue.network == "bluesky" and "bluesky" in nets:
+                    bsky.setdefault(clue.value, []).append(_BskyAsk(key, "clue", clue))
+                elif clue.network == "mastodon" and "mastodon" in nets:
+                    fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
+            if "bluesky" in nets:
+                for handle in signals.same_handle_candidates(st.account.handle):
+                    bsky.setdefault(handle, []).append(_BskyAsk(key, "same-handle"))
+        self._run(states, bsky, fedi, [])
+
+    def _round_linked(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        bsky: dict[str, list[_BskyAsk]] = {}
+        fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
+        searches: list[tuple[str, str]] = []
+        for key, st in states.items():
+            known = {(f.network, decide_mod.handle_of(f.profile)) for f in st.found}
+            known |= {(c.network, c.value) for c in st.clues}
+            b, m = st.best.get("bluesky"), st.best.get("mastodon")
+            if b is not None and b.level == "confirmed" and "mastodon" in nets and not b.bridged:
+                assert isinstance(b.profile, BskyProfile)
+                text = " \n ".join((b.profile.description, *b.profile.links))
+                for clue in signals.clues_from_text(text, "bio"):
+                    if clue.network == "mastodon" and ("mastodon", clue.value) not in known:
+                        fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
+            if m is not None and m.level == "confirmed" and "bluesky" in nets and not m.bridged:
+                assert isinstance(m.profile, FediAccount)
+                text = " \n ".join([m.profile.note] + [v for _, v in m.profile.fields])
+                for clue in signals.clues_from_text(text, "bio"):
+                    if clue.network == "bluesky" and ("bluesky", clue.value) not in known:
+                        bsky.setdefault(clue.value, []).append(_BskyAsk(key, "cross-link", clue))
+            if (
+                "bluesky" in nets
+                and self.settings.name_search
+                and "bluesky" not in st.failed
+                and (b is None or b.level == "possible")
+            ):
+                query = search_query(st.account.name)
+                if query:
+                    searches.append((key, query))
+        self._run(states, bsky, fedi, searches)
+
+    def _round_bridges(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        if not self.settings.bridges or len(nets) < 2:
+            return
+        bsky: dict[str, list[_BskyAsk]] = {}
+        mirrors: list[tuple[str, BskyProfile, str]] = []
+        for key, st in states.items():
+            b, m = st.best.get("bluesky"), st.best.get("mastodon")
+            weak_b = b is None or b.level == "possible"
+            weak_m = m is None or m.level == "possible"
+            if weak_b and m is not None and not weak_m and not m.bridged:
+                handle = signals.bridged_handle_for_acct(m.ident)
+                if handle:
+                    bsky.setdefault(handle, []).append(_BskyAsk(key, "bridge", None, m.ident))
+            if weak_m and b is not None and not weak_b and not b.bridged:
+                assert isinstance(b.profile, BskyProfile)
+                mirrors.append((key, b.profile, b.ident))
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
+        self._submit_bsky(states, bsky, futures)
+        for key, profile, ident in mirrors:
+
+            def done(acct: FediAccount | None, key: str = key, ident: str = ident) -> None:
+                if acct is not None:
+                    states[key].found.append(Found("mastodon", acct, "bridge", source_ident=ident))
+
+            futures.append((self._submit(self.bridges.fediverse_mirror_of, profile), [key], done))
+        self._collect(states, futures, network_of_failure={})
+
+    # -- running look-ups ----------------------------------------------------------------------
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        ctx = contextvars.copy_context()
+        return self.pool.submit(ctx.run, fn, *args)
+
+    def _submit_bsky(
+        self,
+        states: dict[str, _State],
+        asks: dict[str, list[_BskyAsk]],
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]],
+    ) -> None:
+        if not asks:
+            return
+
+        def record(results: dict[str, BskyProfile | None]) -> None:
+            for actor, profile in results.items():
+                if profile is None:
+                    continue
+                for ask in asks.get(actor, []):
+                    states[ask.key].found.append(
+                        Found("bluesky", profile, ask.via, ask.clue, ask.source_ident)
+                    )
+
+        known, todo = self.bluesky.cached_profiles(asks)
+        record(known)
+        for i in range(0, len(todo), BATCH):
+            chunk = todo[i : i + BATCH]
+            keys = sorted({a.key for actor in chunk for a in asks[actor]})
+            futures.append((self._submit(self.bluesky.fetch_profiles, chunk), keys, record))
+
+    def _run(
+        self,
+        states: dict[str, _State],
+        bsky: dict[str, list[_BskyAsk]],
+        fedi: dict[tuple[str, bool], list[tuple[str, Clue]]],
+        searches: list[tuple[str, str]],
+    ) -> None:
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
+        failure_net: dict[int, Network] = {}
+        self._submit_bsky(states, bsky, futures)
+        for f, _, _ in futures:
+            failure_net[id(f)] = "bluesky"
+        for (acct, bare), askers in fedi.items():
+
+            def done(found: FediAccount | None, askers: list[tuple[str, Clue]] = askers) -> None:
+                if found is None:
+                    return
+                for key, clue in askers:
+                    via = (
+                        "cross-link"
+                        if clue.reason == "bio-handle" and _is_cross(states[key], clue)
+                        else "clue"
+                    )
+                    states[key].found.append(Found("mastodon", found, via, clue))
+
+            fut = self._submit(self.fediverse.lookup, acct, bare)
+            failure_net[id(fut)] = "mastodon"
+            futures.append((fut, [k for k, _ in askers], done))
+        for key, query in searches:
+
+            def got(profiles: list[BskyProfile], key: str = key) -> None:
+                for p in profiles:
+                    states[key].found.append(Found("bluesky", p, "name-search"))
+
+            fut = self._submit(self.bluesky.search, query)
+            failure_net[id(fut)] = "bluesky"
+            futures.append((fut, [key], got))
+        self._collect(states, futures, failure_net)
+
+    def _collect(
+        self,
+        states: dict[str, _State],
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]],
+        network_of_failure: dict[int, Network],
+    ) -> None:
+        for fut, keys, on_result in futures:
+            try:
+                result = fut.result()
+            except UpstreamUnavailable as e:
+                log.info("upstream unavailable: %s", e)
+                result = _FAILED
+            except Exception:  # a server answering nonsense must not fail the batch
+                log.exception("look-up failed")
+                result = _FAILED
+            if result is _FAILED:
+                net = network_of_failure.get(id(fut))
+                for key in keys:
+                    states[key].failed.add(net or "bridge")
+                continue
+            on_result(result)
+
+    # -- deciding ------------------------------------------------------------------------------
+    @staticmethod
+    def _decide_all(states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        for st in states.values():
+            st.best, st.others = decide_mod.decide(st.account, st.found, nets)
+
+    @staticmethod
+    def _answer(st: _State, acc: Account, nets: tuple[Network, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {"handle": acc.handle}
+        for net in ("bluesky", "mastodon"):
+            best = st.best.get(net) if net in nets else None  # type: ignore[call-overload]
+            out[net] = best.to_json() if best is not None else None
+        out["candidates"] = {
+            net: [c.to_json() for c in st.others.get(net, [])] if net in nets else []  # type: ignore[call-overload]
+            for net in ("bluesky", "mastodon")
+        }
+        failed = sorted(n for n in st.failed if n in nets or n == "bridge")
+        out["error"] = (
+            {
+                "code": "upstream-unavailable",
+                "message": "could not check " + " and ".join(failed) + "; retry this account later",
+            }
+            if failed
+            else None
+        )
+        return out
+
+
+_FAILED = object()
+
+
+def _is_cross(st: _State, clue: Clue) -> bool:
+    """A clue that came from the other network's profile, not from the X profile."""
+    return clue not in st.clues
+
+
+def search_query(name: str) -> str | None:
+    """The display name as a search query: letters, digits and simple punctuation only."""
+    text = normalize(name)
+    kept = "".join(ch if (ch.isalnum() or ch in " -'.") else " " for ch in text)
+    query = " ".join(kept.split())
+    return query if len(query.replace(" ", "")) >= 3 else None

@@ -1,0 +1,67 @@
+"""`passerelle serve`: the app on gunicorn (a production WSGI server), threads per worker.
+
+Each worker builds its own app (its own HTTP pools and threads); with a Redis cache they share
+every look-up, so workers and machines can be added behind any load balancer.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from . import __version__
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from . import create_app
+
+        return create_app()
+
+
+def extension_dir() -> Path:
+    return PROJECT_ROOT / "dist"
+
+
+def run(host: str, port: int, workers: int, threads: int) -> int:
+    url = f"http://{host}:{port}"
+    dist = extension_dir()
+    print(f"Passerelle {__version__} serving on {url}", flush=True)
+    if (dist / "chrome" / "manifest.json").exists():
+        print(f"Extension: {dist / 'chrome'} (Chrome), {dist / 'firefox'} (Firefox)", flush=True)
+    else:
+        print(f"Extension not built yet: python build_extension.py --server-url {url}", flush=True)
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 300,  # a batch of 1,000 accounts on a cold cache may take minutes
+        "graceful_timeout": 10,
+        "accesslog": None,  # request lines carry no personal data, but keep the output quiet
+        "errorlog": "-",
+        "loglevel": "warning",
+        "preload_app": False,
+    }
+    try:
+        _Gunicorn(options).run()
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run("127.0.0.1", 8765, 1, 8))

@@ -1,0 +1,502 @@
+"""Pure: read an X profile and list the destination accounts it names, with where each was found.
+
+No I/O here (see ARCHITECTURE.md): this is where precision is won, so every rule is a small
+function tested by tables in `tests/test_signals.py`. Pitfalls handled (MATCHING.md): e-mail
+addresses, links cut with "…", Unicode look-alikes, IDN hosts, underscores, X mirrors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+import idna
+
+from .models import Account, Clue
+from .text import normalize
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks. Every quantifier is bounded so no input backtracks catastrophically.
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_HOST = rf"(?:{_LABEL}\.){{1,8}}(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]{{1,59}})"
+_USER = r"[a-z0-9_](?:[a-z0-9_.-]{0,62}[a-z0-9_])?"
+_DID = r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})"
+_TRUNC = r"(?:\.\.\.|…)"  # X cuts long links with an ellipsis; NFKC makes it three dots
+
+_ASCII_HOST = re.compile(
+    r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
+_BSKY_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+# A fediverse profile URL: host/@user (optionally @user@otherhost) or host/users/user.
+_FEDI_URL = re.compile(
+    rf"(?<![\w.@/-])(?:https?://)?(?P<host>{_HOST})"
+    rf"/(?:@(?P<user>{_USER})(?:@(?P<remote>{_HOST}))?|users/(?P<user2>{_USER}))"
+    rf"(?P<trunc>{_TRUNC})?(?![\w@/-])",
+    re.IGNORECASE,
+)
+_BSKY_URL = re.compile(
+    rf"(?<![\w.@/-])(?:https?://)?(?:www\.)?(?:bsky\.app|staging\.bsky\.app)/profile/"
+    rf"(?P<actor>{_DID}|{_HOST})(?P<trunc>{_TRUNC})?(?![\w/-]|\.\w)",
+    re.IGNORECASE,
+)
+_FEDI_HANDLE = re.compile(
+    rf"(?<![\w.@/+-])(?P<at>@)?(?P<user>{_USER})@(?P<host>{_HOST})(?P<trunc>{_TRUNC})?(?![\w@-]|\.\w)",
+    re.IGNORECASE,
+)
+_BSKY_MENTION = re.compile(
+    rf"(?<![\w.@/-])@(?P<handle>{_HOST})(?P<trunc>{_TRUNC})?(?![\w@/-]|\.\w)",
+    re.IGNORECASE,
+)
+_BSKY_SOCIAL = re.compile(
+    r"(?<![\w.@/-])(?P<handle>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.bsky\.social)"
+    rf"(?P<trunc>{_TRUNC})?(?![\w@/-]|\.\w)",
+    re.IGNORECASE,
+)
+# "🦋 alice.fr", "Bluesky: alice.fr": a bare domain handle needs a Bluesky label before it.
+_BSKY_LABELLED = re.compile(
+    rf"(?:🦋|\bbluesky\b|\bbsky\b)[\s:\-–—=>→]{{0,4}}(?P<handle>{_HOST})(?P<trunc>{_TRUNC})?(?![\w@/-]|\.\w)",
+    re.IGNORECASE,
+)
+_DID_ANYWHERE = re.compile(rf"(?<![\w:])(?P<did>{_DID})(?![\w])", re.IGNORECASE)
+
+# Words or symbols that present an account as the person's own ("me on Bluesky", "🦋 …").
+_CLAIM = re.compile(
+    r"🦋|🐘|\b(?:bluesky|bsky|mastodon|masto|fediverse|fédiverse|fédivers|fedivers|fedi|also|aussi|moved|migrated|"
+    r"désormais|desormais|retrouvez[- ]moi|find me|follow me|suivez[- ]moi|me suivre|"
+    r"elsewhere|ailleurs|perso|personal|backup|new account|nouveau compte|mon compte|my account)\b",
+    re.IGNORECASE,
+)
+_CLAIM_WINDOW = 30
+_ADDRESS_LIKE = re.compile(r"\S{0,300}[.@/]\S{0,300}")
+
+# Hosts whose /@user pages are not fediverse accounts.
+NOT_FEDIVERSE = frozenset(
+    {
+        "medium.com",
+        "youtube.com",
+        "m.youtube.com",
+        "www.youtube.com",
+        "tiktok.com",
+        "www.tiktok.com",
+        "vm.tiktok.com",
+        "substack.com",
+        "pinterest.com",
+        "www.pinterest.com",
+        "twitch.tv",
+        "linktr.ee",
+        "instagram.com",
+        "www.instagram.com",
+        "x.com",
+        "twitter.com",
+        "bsky.app",
+        "facebook.com",
+        "www.facebook.com",
+        "linkedin.com",
+        "www.linkedin.com",
+        "github.com",
+        "behance.net",
+        "dribbble.com",
+        "soundcloud.com",
+        "vimeo.com",
+        "dailymotion.com",
+        "www.dailymotion.com",
+        "reddit.com",
+        "t.co",
+        "bit.ly",
+    }
+)
+# Mirrors of X accounts on the fediverse: the X account itself, never the person's new home.
+X_MIRRORS = frozenset(
+    {
+        "bird.makeup",
+        "birdsite.link",
+        "birdsite.monster",
+        "twitter.activitypub.actor",
+        "mastodon.bird.makeup",
+        "nitter.social",
+    }
+)
+# Mail providers: `user@gmail.com` is an address, not an account; skipped before any request.
+MAIL_HOSTS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.fr",
+        "hotmail.com",
+        "hotmail.fr",
+        "outlook.com",
+        "outlook.fr",
+        "live.com",
+        "live.fr",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "orange.fr",
+        "wanadoo.fr",
+        "free.fr",
+        "sfr.fr",
+        "laposte.net",
+        "protonmail.com",
+        "proton.me",
+        "pm.me",
+        "gmx.com",
+        "gmx.fr",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+        "yandex.com",
+        "zoho.com",
+        "tutanota.com",
+        "tuta.io",
+        "bbox.fr",
+        "neuf.fr",
+        "club-internet.fr",
+        "numericable.fr",
+        "aliceadsl.fr",
+        "hey.com",
+        "fastmail.com",
+        "posteo.de",
+        "posteo.net",
+        "riseup.net",
+        "skynet.be",
+        "bluewin.ch",
+        "videotron.ca",
+        "sympatico.ca",
+        "btinternet.com",
+        "libero.it",
+        "qq.com",
+        "163.com",
+    }
+)
+BRIDGY_BSKY = "bsky.brid.gy"  # a Bluesky account bridged to the fediverse lives here
+BRIDGY_AP_SUFFIX = ".ap.brid.gy"  # a fediverse account bridged to Bluesky ends so
+BRIDGY_WEB_SUFFIX = ".web.brid.gy"
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and canonical forms.
+def ascii_host(host: str) -> str | None:
+    """Lowercase IDNA (punycode) form of a host, or None when it is not a valid host name."""
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        return None
+    try:
+        encoded = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+    return encoded if _ASCII_HOST.match(encoded) else None
+
+
+def valid_bsky_handle(handle: str) -> str | None:
+    """The lowercase handle if it satisfies the atproto handle syntax, else None.
+
+    One malformed actor makes a whole getProfiles batch fail, so nothing reaches the network
+    without passing here.
+    """
+    host = ascii_host(handle)
+    if host is None or len(host) > 253:
+        return None
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_BSKY_LABEL.match(lb) for lb in labels):
+        return None
+    if labels[-1][0].isdigit():
+        return None
+    if host.endswith((".invalid", ".local", ".localhost", ".arpa", ".internal", ".onion")):
+        return None
+    return host
+
+
+def valid_did(did: str) -> str | None:
+    did = did.strip()
+    m = re.fullmatch(_DID, did, re.IGNORECASE)
+    if not m:
+        return None
+    return did.lower() if did.lower().startswith("did:plc:") else did
+
+
+def valid_acct(user: str, host: str) -> str | None:
+    """Canonical `user@host` for a fediverse account, or None (bad syntax, mirror, mail host)."""
+    user = user.strip().lstrip("@").lower()
+    h = ascii_host(host)
+    if not user or h is None or not re.fullmatch(_USER, user):
+        return None
+    if h in X_MIRRORS or any(h.endswith("." + m) for m in X_MIRRORS):
+        return None
+    if h in NOT_FEDIVERSE:
+        return None
+    return f"{user}@{h}"
+
+
+def is_x_mirror(acct: str) -> bool:
+    host = acct.rpartition("@")[2].lower()
+    return host in X_MIRRORS or any(host.endswith("." + m) for m in X_MIRRORS)
+
+
+def bridged_acct_for_bsky(handle: str) -> str:
+    """The Bridgy Fed fediverse address of a Bluesky account."""
+    return f"{handle.lower()}@{BRIDGY_BSKY}"
+
+
+def bridged_handle_for_acct(acct: str) -> str | None:
+    """The Bridgy Fed Bluesky handle of a fediverse account (`_` and `~` become `-`)."""
+    user, _, host = acct.partition("@")
+    label = re.sub(r"[_~.]", "-", user).strip("-")
+    handle = f"{label}.{host}{BRIDGY_AP_SUFFIX}"
+    return valid_bsky_handle(handle)
+
+
+def bsky_handle_behind_bridge(acct: str) -> str | None:
+    """`alice.bsky.social@bsky.brid.gy` names the Bluesky account `alice.bsky.social`."""
+    user, _, host = acct.partition("@")
+    if host == BRIDGY_BSKY:
+        return valid_bsky_handle(user)
+    return None
+
+
+def same_handle_candidates(x_handle: str) -> list[str]:
+    """Bluesky handles that would be "the same handle" as the X one.
+
+    X allows `_`, Bluesky does not: `alice_m` may be `alice-m` or `alicem`. bsky.social names
+    are 3 to 18 characters.
+    """
+    h = normalize(x_handle).lower().lstrip("@")
+    variants = [h] if "_" not in h else [h.replace("_", "-").strip("-"), h.replace("_", "")]
+    out = []
+    for v in variants:
+        if 3 <= len(v) <= 18 and "--" not in v:
+            handle = valid_bsky_handle(f"{v}.bsky.social")
+            if handle and handle not in out:
+                out.append(handle)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction.
+def _claimed_near(text: str, start: int) -> bool:
+    window = text[max(0, start - _CLAIM_WINDOW) : start]
+    # Other handles and URLs in the window ("@bob.bsky.social, @alice…") are not labels.
+    window = _ADDRESS_LIKE.sub(" ", window)
+    return bool(_CLAIM.search(window))
+
+
+def _bsky_actor(raw: str) -> str | None:
+    if raw.lower().startswith("did:"):
+        return valid_did(raw)
+    return valid_bsky_handle(raw)
+
+
+def clues_from_text(text: str, where: str) -> list[Clue]:
+    """Every handle or profile URL in one piece of text.
+
+    `where` is `name` or `bio`: a clue in the display name is always the person's own; one in
+    the bio is theirs when a label or verb says so (see `_CLAIM`).
+    """
+    text = normalize(text)
+    if not text:
+        return []
+    clues: list[Clue] = []
+    taken: list[tuple[int, int]] = []
+    handle_reason = "name-handle" if where == "name" else "bio-handle"
+    url_reason = "name-handle" if where == "name" else "bio-url"
+
+    def free(m: re.Match[str]) -> bool:
+        s, e = m.span()
+        return all(e <= a or s >= b for a, b in taken)
+
+    def claim(m: re.Match[str]) -> bool:
+        return where == "name" or _claimed_near(text, m.start())
+
+    for m in _BSKY_URL.finditer(text):
+        taken.append(m.span())
+        if m["trunc"]:
+            continue
+        actor = _bsky_actor(m["actor"])
+        if actor:
+            clues.append(Clue("bluesky", actor, url_reason, claimed=True))
+    for m in _FEDI_URL.finditer(text):
+        if not free(m):
+            continue
+        taken.append(m.span())
+        if m["trunc"]:
+            continue
+        user = m["user"] or m["user2"]
+        host = m["remote"] or m["host"]
+        if m["host"].lower().endswith("bsky.app"):
+            continue
+        acct = valid_acct(user, host)
+        if acct:
+            clues.extend(_fedi_clues(acct, url_reason, claimed=True))
+    for m in _FEDI_HANDLE.finditer(text):
+        if not free(m):
+            continue
+        taken.append(m.span())
+        if m["trunc"]:
+            continue
+        acct = valid_acct(m["user"], m["host"])
+        if not acct:
+            continue
+        bare = not m["at"]
+        if bare and acct.partition("@")[2] in MAIL_HOSTS:
+            continue
+        clues.extend(_fedi_clues(acct, handle_reason, claimed=claim(m), bare=bare))
+    for pattern in (_BSKY_MENTION, _BSKY_SOCIAL, _BSKY_LABELLED):
+        for m in pattern.finditer(text):
+            if not free(m):
+                continue
+            taken.append(m.span())
+            if m["trunc"]:
+                continue
+            handle = valid_bsky_handle(m["handle"])
+            if handle:
+                claimed = claim(m) or pattern is _BSKY_LABELLED
+                clues.extend(_bsky_clues(handle, handle_reason, claimed=claimed))
+    for m in _DID_ANYWHERE.finditer(text):
+        if not free(m):
+            continue
+        did = valid_did(m["did"])
+        if did:
+            clues.append(Clue("bluesky", did, handle_reason, claimed=claim(m)))
+    return clues
+
+
+def _bsky_clues(handle: str, reason: str, claimed: bool) -> list[Clue]:
+    """A Bluesky handle (a `…ap.brid.gy` one is marked bridged later, by `decide`)."""
+    return [Clue("bluesky", handle, reason, claimed=claimed)]
+
+
+def _fedi_clues(acct: str, reason: str, claimed: bool, bare: bool = False) -> list[Clue]:
+    """A fediverse acct; one on bsky.brid.gy also names the Bluesky account behind the bridge."""
+    clues = [Clue("mastodon", acct, reason, claimed=claimed, bare=bare)]
+    behind = bsky_handle_behind_bridge(acct)
+    if behind:
+        clues.append(Clue("bluesky", behind, reason, claimed=claimed))
+    return clues
+
+
+def clues_from_url(url: str, reason: str) -> list[Clue]:
+    """A full URL (the website or an expanded bio link): a profile URL, or nothing."""
+    url = normalize(url).strip()
+    if not url:
+        return []
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    host = ascii_host(parts.hostname or "")
+    if host is None:
+        return []
+    path = unquote(parts.path or "")
+    rebuilt = f"https://{host}{path}"
+    found = [c for c in clues_from_text(rebuilt, "bio") if c.reason in ("bio-url", "bio-handle")]
+    return [Clue(c.network, c.value, reason, claimed=True, bare=False) for c in found]
+
+
+def website_domain(url: str | None) -> str | None:
+    """The website's domain when it is a site root: `https://alice.fr/` may be handle `alice.fr`."""
+    if not url:
+        return None
+    url = normalize(url).strip()
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    if parts.path not in ("", "/") or parts.query:
+        return None
+    host = ascii_host(parts.hostname or "")
+    if host is None:
+        return None
+    if host.startswith("www."):
+        host = host[4:]
+    handle = valid_bsky_handle(host)
+    if handle is None or handle in NOT_FEDIVERSE or handle.endswith(".bsky.social"):
+        return None
+    return handle
+
+
+def extract(account: Account) -> list[Clue]:
+    """All clues of one X account, strongest source first, without duplicates.
+
+    A value found in several places keeps each reason (several clues) so `decide` can list
+    every supporting signal.
+    """
+    clues: list[Clue] = []
+    clues += clues_from_text(account.name, "name")
+    clues += clues_from_text(account.bio, "bio")
+    if account.url:
+        clues += clues_from_url(account.url, "website")
+        domain = website_domain(account.url)
+        if domain:
+            clues.append(Clue("bluesky", domain, "website-domain-handle", claimed=False))
+    link_clues: list[Clue] = []
+    for link in account.links:
+        link_clues += clues_from_url(link, "bio-url")
+    # One profile link on a network is the person's own; several may name other people.
+    for net in ("bluesky", "mastodon"):
+        on_net = [c for c in link_clues if c.network == net]
+        distinct = {c.value for c in on_net}
+        for c in on_net:
+            clues.append(Clue(c.network, c.value, c.reason, claimed=len(distinct) == 1))
+    return _dedupe(clues)
+
+
+def _dedupe(clues: Iterable[Clue]) -> list[Clue]:
+    seen: dict[tuple[str, str, str], Clue] = {}
+    for c in clues:
+        key = (c.network, c.value, c.reason)
+        old = seen.get(key)
+        if old is None:
+            seen[key] = c
+        else:
+            seen[key] = Clue(
+                c.network,
+                c.value,
+                c.reason,
+                claimed=old.claimed or c.claimed,
+                bare=old.bare and c.bare,
+            )
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The link back: does a destination profile name this X account?
+_X_URL = re.compile(
+    r"(?:^|[^\w.])(?:(?:www\.|mobile\.)?(?:twitter|x)\.com)/(?:#!/)?@?(?P<h>[a-z0-9_]{1,15})(?![\w])",
+    re.IGNORECASE,
+)
+_X_MENTION = re.compile(r"(?<![\w@.])@(?P<h>[a-z0-9_]{1,15})(?![\w@]|\.\w)", re.IGNORECASE)
+_X_CONTEXT = re.compile(r"🐦|\btwitter\b|\bx\b|\bbirdsite\b|\btwitt?os?\b|\btweet", re.IGNORECASE)
+_X_FIELD_NAME = re.compile(
+    r"^\W*(?:twitter|x|🐦|birdsite|ex-?twitter|x\.com|twitter\.com)\W*$", re.IGNORECASE
+)
+_CONTEXT_WINDOW = 25
+
+
+def names_x_handle(text: str, x_handle: str) -> bool:
+    """True when the text points at this X handle: a twitter.com / x.com link, or an @mention
+    of it with "Twitter"/"X"/🐦 nearby ("ex-Twitter @alice_m", "X: @alice_m")."""
+    text = normalize(text)
+    target = x_handle.lower().lstrip("@")
+    if not text or not target:
+        return False
+    for m in _X_URL.finditer(text):
+        if m["h"].lower() == target:
+            return True
+    for m in _X_MENTION.finditer(text):
+        if m["h"].lower() != target:
+            continue
+        window = text[max(0, m.start() - _CONTEXT_WINDOW) : m.end() + _CONTEXT_WINDOW]
+        if _X_CONTEXT.search(window.replace(m.group(0), " ")):
+            return True
+    return False
+
+
+def field_names_x_handle(name: str, value: str, x_handle: str) -> bool:
+    """A profile field "Twitter" = "@alice_m" (or a link) names the X account."""
+    if names_x_handle(value, x_handle):
+        return True
+    if not _X_FIELD_NAME.match(normalize(name)):
+        return False
+    v = normalize(value).strip().lstrip("@").lower()
+    return v == x_handle.lower()

@@ -1,0 +1,114 @@
+"""Pure: how alike two names or handles are, on a 0 to 1 scale.
+
+Deliberately strict: a near miss ("Alicia" for "Alice") scores below the `SAME` threshold, because
+the cost of a false match (following a stranger) is higher than a missed one.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from .text import fold
+
+SAME = 0.8  # at or above: the same name ("same-name"), or enough affinity to trust a mention
+CLOSE = 0.5
+
+_NON_ALNUM = re.compile(r"[^0-9a-z\u00c0-\uffff]+")
+# Words that say nothing about who someone is.
+_NOISE = frozenset(
+    {
+        "official",
+        "officiel",
+        "officielle",
+        "le",
+        "la",
+        "les",
+        "the",
+        "de",
+        "du",
+        "des",
+        "dr",
+        "pr",
+        "prof",
+        "mr",
+        "mme",
+        "mrs",
+        "ms",
+        "m",
+        "bsky",
+        "bluesky",
+        "mastodon",
+        "social",
+        "fr",
+        "com",
+        "org",
+        "net",
+        "eu",
+        "io",
+        "page",
+    }
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in fold(text).split() if t not in _NOISE]
+
+
+def compact(text: str) -> str:
+    """`Alice Martin 🦋` → `alicemartin`; `alice_m` → `alicem`."""
+    return "".join(_tokens(text))
+
+
+def name_similarity(a: str | None, b: str | None) -> float:
+    """1.0 for the same name however written; 0.95 for the same words in another order or
+    spacing; 0.8 when every word of a two-word-or-longer name is in the other; else a string
+    ratio scaled under the threshold, so spelling variants never count as the same name."""
+    ta, tb = _tokens(a or ""), _tokens(b or "")
+    if not ta or not tb:
+        return 0.0
+    if ta == tb:
+        return 1.0
+    ca, cb = "".join(ta), "".join(tb)
+    if ca == cb or sorted(ta) == sorted(tb):
+        return 0.95
+    small, large = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    if len(small) >= 2 and set(small) <= set(large):
+        return 0.8
+    return SequenceMatcher(None, ca, cb).ratio() * 0.75
+
+
+def handle_label(handle: str) -> str:
+    """The part of a destination handle a person chose: `alice` in `alice.bsky.social`,
+    `alicemartin` in `alicemartin.fr`, `alice` in `alice@piaille.fr`."""
+    handle = handle.lower()
+    if "@" in handle:
+        return handle.split("@", 1)[0]
+    if handle.endswith(".bsky.social"):
+        return handle[: -len(".bsky.social")]
+    labels = handle.split(".")
+    if labels[0] in ("www", "bsky", "at") and len(labels) > 2:
+        labels = labels[1:]
+    return ".".join(labels[:-1]) if len(labels) > 1 else labels[0]
+
+
+def same_handle(x_handle: str, dest_handle: str) -> bool:
+    """The destination handle is the X handle (ignoring case, `_`, `-` and `.`)."""
+    x = _NON_ALNUM.sub("", x_handle.lower())
+    d = _NON_ALNUM.sub("", handle_label(dest_handle))
+    return bool(x) and x == d
+
+
+def affinity(x_handle: str, x_name: str, dest_handle: str, dest_name: str) -> float:
+    """How much the destination looks like this X person, from names and handles only."""
+    label = handle_label(dest_handle)
+    scores = [name_similarity(x_name, dest_name)]
+    if same_handle(x_handle, dest_handle):
+        scores.append(1.0)
+    cx_name, c_label = compact(x_name), _NON_ALNUM.sub("", label)
+    if len(cx_name) >= 4 and cx_name == c_label:
+        scores.append(0.9)
+    cd_name = compact(dest_name)
+    if len(cd_name) >= 4 and cd_name == _NON_ALNUM.sub("", x_handle.lower()):
+        scores.append(0.9)
+    return max(scores)

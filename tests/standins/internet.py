@@ -1,0 +1,521 @@
+"""The local stand-in of the internet: the Bluesky AppView and fediverse servers of a world.
+
+One HTTPS server answers for every host name (by the Host header, with a certificate per name
+from `tls.LocalCA`), behind `proxy.ConnectProxy`. The service reaches it through
+`HTTPS_PROXY` + `REQUESTS_CA_BUNDLE`, with its production base URLs unchanged. Responses follow
+the real shapes: the AppView's `app.bsky.actor.defs#profileViewDetailed` and its errors and
+rate-limit headers; Mastodon's account entity (from a response recorded on a real server, see
+`tests/data/recorded/`), nodeinfo, WebFinger JRDs, ActivityPub actors (Misskey, Threads,
+Bridgy Fed).
+
+Faults are injected per host (and path prefix): a status, a 429 with its reset header, latency,
+malformed JSON, a slow drip, or a dropped connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+from .proxy import ConnectProxy
+from .tls import LocalCA
+
+RECORDED = Path(__file__).resolve().parent.parent / "data" / "recorded"
+_ACTOR_RE = (
+    r"^(?:did:[a-z]+:[a-zA-Z0-9._:%-]+|"
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)$"
+)
+
+
+def _recorded_account() -> dict[str, Any]:
+    """A Mastodon account entity exactly as a real server sent it (Mastodon.py's cassette)."""
+    data = yaml.safe_load((RECORDED / "test_account_lookup.yaml").read_text())
+    for interaction in data["interactions"]:
+        if "lookup?acct=mastodonpy_test" in interaction["request"]["uri"]:
+            return json.loads(interaction["response"]["body"]["string"])
+    raise RuntimeError("recorded account lookup not found")
+
+
+@dataclass
+class Fault:
+    host: str
+    kind: str  # status | ratelimit | latency | malformed | drip | drop
+    path: str = "/"
+    status: int = 502
+    seconds: float = 0.0
+    remaining: int | None = None  # None: forever
+
+
+@dataclass
+class Control:
+    """Shared with the test: faults, per-request latency, and what was asked of whom."""
+
+    latency: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+    hits: dict[str, int] = field(default_factory=dict)
+    paths: list[tuple[str, str]] = field(default_factory=list)
+    user_agents: set[str] = field(default_factory=set)
+    rate_limit: float = 0.0  # requests per second per host before 429 (0: none)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _buckets: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_fault(self, host: str, kind: str, **kw: Any) -> Fault:
+        f = Fault(host=host, kind=kind, **kw)
+        with self.lock:
+            self.faults.append(f)
+        return f
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.hits.clear()
+            self.paths.clear()
+            self._buckets.clear()
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.hits.values())
+
+    def record(self, host: str, path: str, ua: str) -> Fault | None:
+        with self.lock:
+            self.hits[host] = self.hits.get(host, 0) + 1
+            self.paths.append((host, path))
+            self.user_agents.add(ua)
+            for f in self.faults:
+                if f.host in (host, "*") and path.startswith(f.path) and f.remaining != 0:
+                    if f.remaining is not None:
+                        f.remaining -= 1
+                    return f
+            if self.rate_limit:
+                bucket = self._buckets.setdefault(host, [])
+                now = time.monotonic()
+                bucket[:] = [t for t in bucket if now - t < 1.0]
+                if len(bucket) >= self.rate_limit:
+                    return Fault(host, "ratelimit", seconds=1.0)
+                bucket.append(now)
+        return None
+
+
+def _json(
+    data: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json; charset=utf-8",
+) -> Response:
+    r = Response(json.dumps(data, ensure_ascii=False), status=status, content_type=content_type)
+    for k, v in (headers or {}).items():
+        r.headers[k] = v
+    return r
+
+
+class World:
+    """Indexes of a world dict for fast answers."""
+
+    def __init__(self, world: dict[str, Any]) -> None:
+        self.data = world
+        self.appview_host = world.get("appview_host", "public.api.bsky.app")
+        self.by_did = {p["did"]: p for p in world["bluesky"]}
+        self.by_handle = {
+            p["handle"].lower(): p for p in world["bluesky"] if p["handle"] != "handle.invalid"
+        }
+        self.servers: dict[str, dict[str, Any]] = world["servers"]
+        self.unresolvable = set(world.get("unresolvable", []))
+        self.template = _recorded_account()
+
+
+def _fold(text: str) -> list[str]:
+    from server.text import fold
+
+    return fold(text).split()
+
+
+class AppView:
+    """`app.bsky.actor.getProfiles`, `searchActors`, `com.atproto.identity.resolveHandle`."""
+
+    MOD_SERVICE = "did:plc:ar7c4by46qjdydhdevvrndac"
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def view(self, p: dict[str, Any], detailed: bool = True) -> dict[str, Any]:
+        v: dict[str, Any] = {
+            "did": p["did"],
+            "handle": p["handle"],
+            "displayName": p["displayName"],
+            "avatar": f"https://cdn.bsky.app/img/avatar/plain/{p['did']}/bafkreia{p['did'][8:20]}@jpeg",
+            "associated": {
+                "lists": 0,
+                "feedgens": 0,
+                "starterPacks": 0,
+                "labeler": False,
+                "activitySubscription": {"allowSubscriptions": "followers"},
+            },
+            "labels": [
+                {
+                    "src": self.MOD_SERVICE,
+                    "uri": f"at://{p['did']}/app.bsky.actor.profile/self",
+                    "val": val,
+                    "cts": "2025-01-15T10:00:00.000Z",
+                }
+                for val in p.get("labels", [])
+            ],
+            "createdAt": "2024-11-12T09:14:05.113Z",
+            "description": p.get("description", ""),
+            "indexedAt": "2025-01-20T18:02:11.004Z",
+        }
+        if detailed:
+            v.update({"followersCount": 120, "followsCount": 310, "postsCount": 42})
+            if p.get("links"):
+                v["website"] = p["links"][0]
+        return v
+
+    def find(self, actor: str) -> dict[str, Any] | None:
+        if actor.startswith("did:"):
+            return self.w.by_did.get(actor)
+        return self.w.by_handle.get(actor.lower())
+
+    def handle(self, path: str) -> Response:
+        if path == "/xrpc/app.bsky.actor.getProfiles":
+            actors = request.args.getlist("actors")
+            if not actors:
+                return _json(
+                    {
+                        "error": "InvalidRequest",
+                        "message": 'Error: Params must have the property "actors"',
+                    },
+                    400,
+                )
+            if len(actors) > 25:
+                return _json(
+                    {
+                        "error": "InvalidRequest",
+                        "message": "Error: actors must not have more than 25 elements",
+                    },
+                    400,
+                )
+            import re
+
+            for i, a in enumerate(actors):
+                if not re.match(_ACTOR_RE, a):
+                    return _json(
+                        {
+                            "error": "InvalidRequest",
+                            "message": f"Error: actors/{i} must be a valid did or a handle",
+                        },
+                        400,
+                    )
+            out, seen = [], set()
+            for a in actors:
+                p = self.find(a)
+                if p is not None and p["did"] not in seen:
+                    seen.add(p["did"])
+                    out.append(self.view(p))
+            return _json({"profiles": out}, headers=self.ratelimit_headers())
+        if path == "/xrpc/app.bsky.actor.searchActors":
+            q = request.args.get("q") or request.args.get("term") or ""
+            try:
+                limit = int(request.args.get("limit", "25"))
+            except ValueError:
+                return _json(
+                    {"error": "InvalidRequest", "message": "Error: limit must be an integer"}, 400
+                )
+            if not 1 <= limit <= 100:
+                return _json(
+                    {
+                        "error": "InvalidRequest",
+                        "message": "Error: limit can not be greater than 100",
+                    },
+                    400,
+                )
+            words = _fold(q)
+            hits = []
+            for p in self.w.data["bluesky"]:
+                if p["handle"] == "handle.invalid" or not words:
+                    continue
+                tokens = _fold(p["displayName"]) + _fold(p["handle"].replace(".", " "))
+                if all(any(t.startswith(wd) for t in tokens) for wd in words):
+                    hits.append(self.view(p, detailed=False))
+                if len(hits) >= limit:
+                    break
+            return _json({"actors": hits}, headers=self.ratelimit_headers())
+        if path == "/xrpc/com.atproto.identity.resolveHandle":
+            p = self.w.by_handle.get((request.args.get("handle") or "").lower())
+            if p is None:
+                return _json(
+                    {"error": "InvalidRequest", "message": "Unable to resolve handle"}, 400
+                )
+            return _json({"did": p["did"]})
+        return _json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501)
+
+    @staticmethod
+    def ratelimit_headers() -> dict[str, str]:
+        return {
+            "ratelimit-limit": "3000",
+            "ratelimit-remaining": "2999",
+            "ratelimit-reset": str(int(time.time()) + 300),
+            "ratelimit-policy": "3000;w=300",
+        }
+
+
+class FediServer:
+    """nodeinfo, WebFinger, ActivityPub actors, and `/api/v1/accounts/lookup` where Mastodon."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def handle(self, host: str, path: str) -> Response:
+        server = self.w.servers.get(host)
+        if server is None:
+            return Response("<h1>Not Found</h1>", 404, content_type="text/html")
+        if "delegate_to" in server:
+            return self.delegating(host, server["delegate_to"], path)
+        software = server["software"]
+        local = server.get("local_domain", host)
+        accounts = server["accounts"]
+        if path == "/.well-known/nodeinfo":
+            return _json(
+                {
+                    "links": [
+                        {
+                            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0",
+                            "href": f"https://{host}/nodeinfo/2.0",
+                        }
+                    ]
+                }
+            )
+        if path == "/nodeinfo/2.0":
+            return _json(
+                {
+                    "version": "2.0",
+                    "software": {"name": software, "version": server["version"]},
+                    "protocols": ["activitypub"],
+                    "services": {"outbound": [], "inbound": []},
+                    "usage": {"users": {"total": len(accounts)}, "localPosts": 6},
+                    "openRegistrations": True,
+                    "metadata": {"nodeName": host},
+                }
+            )
+        if path == "/.well-known/webfinger":
+            resource = request.args.get("resource", "")
+            if not resource:
+                return _json({"error": "resource parameter missing"}, 400)
+            user, _, domain = resource.removeprefix("acct:").lstrip("@").partition("@")
+            acc = accounts.get(user.lower())
+            if acc is None or domain.lower() not in (host, local):
+                return Response("", 404)
+            return _json(
+                self.jrd(host, local, acc), content_type="application/jrd+json; charset=utf-8"
+            )
+        if path.startswith("/users/") and software != "bridgy-fed":
+            acc = accounts.get(path[len("/users/") :].lower())
+            if acc is None:
+                return _json({"error": "Record not found"}, 404)
+            return _json(
+                self.actor(host, acc), content_type="application/activity+json; charset=utf-8"
+            )
+        if path == "/api/v1/accounts/lookup" and software == "mastodon":
+            acct = (request.args.get("acct") or "").lstrip("@")
+            user, _, domain = acct.partition("@")
+            acc = accounts.get(user.lower())
+            if acc is None or (domain and domain.lower() not in (host, local)):
+                return _json({"error": "Record not found"}, 404, headers=self.mastodon_ratelimit())
+            return _json(self.entity(host, acc), headers=self.mastodon_ratelimit())
+        return _json({"error": "Record not found"}, 404)
+
+    def delegating(self, host: str, target: str, path: str) -> Response:
+        """A personal domain whose WebFinger points at the real server (no nodeinfo here)."""
+        if path != "/.well-known/webfinger":
+            return Response("<h1>Not Found</h1>", 404, content_type="text/html")
+        resource = request.args.get("resource", "")
+        user, _, domain = resource.removeprefix("acct:").partition("@")
+        acc = self.w.servers[target]["accounts"].get(user.lower())
+        if acc is None or domain.lower() != host:
+            return Response("", 404)
+        return _json(
+            self.jrd(target, host, acc), content_type="application/jrd+json; charset=utf-8"
+        )
+
+    @staticmethod
+    def jrd(host: str, local: str, acc: dict[str, Any]) -> dict[str, Any]:
+        u = acc["username"]
+        return {
+            "subject": f"acct:{u}@{local}",
+            "aliases": [f"https://{host}/@{u}", f"https://{host}/users/{u}"],
+            "links": [
+                {
+                    "rel": "http://webfinger.net/rel/profile-page",
+                    "type": "text/html",
+                    "href": f"https://{host}/@{u}",
+                },
+                {
+                    "rel": "self",
+                    "type": "application/activity+json",
+                    "href": f"https://{host}/users/{u}",
+                },
+                {
+                    "rel": "http://ostatus.org/schema/1.0/subscribe",
+                    "template": f"https://{host}/authorize_interaction?uri={{uri}}",
+                },
+            ],
+        }
+
+    def entity(self, host: str, acc: dict[str, Any]) -> dict[str, Any]:
+        e = dict(self.w.template)
+        for k in ("source", "role"):
+            e.pop(k, None)
+        u = acc["username"]
+        e.update(
+            {
+                "id": str(abs(hash((host, u))) % 10**17),
+                "username": u,
+                "acct": u,
+                "display_name": acc["display_name"],
+                "locked": False,
+                "bot": acc.get("bot", False),
+                "note": acc["note"],
+                "url": f"https://{host}/@{u}",
+                "uri": f"https://{host}/users/{u}",
+                "avatar": f"https://{host}/system/accounts/avatars/{u}.jpg",
+                "avatar_static": f"https://{host}/system/accounts/avatars/{u}.jpg",
+                "fields": [{"name": n, "value": v, "verified_at": None} for n, v in acc["fields"]],
+            }
+        )
+        if acc.get("moved"):
+            user, _, domain = acc["moved"].partition("@")
+            target = self.w.servers[domain]["accounts"][user]
+            moved = self.entity(domain, target)
+            moved["acct"] = acc["moved"]
+            e["moved"] = moved
+        return e
+
+    @staticmethod
+    def actor(host: str, acc: dict[str, Any]) -> dict[str, Any]:
+        u = acc["username"]
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "type": "Service" if acc.get("bot") else "Person",
+            "id": f"https://{host}/users/{u}",
+            "preferredUsername": u,
+            "name": acc["display_name"],
+            "summary": acc["note"],
+            "url": f"https://{host}/@{u}",
+            "inbox": f"https://{host}/users/{u}/inbox",
+            "outbox": f"https://{host}/users/{u}/outbox",
+            "icon": {"type": "Image", "url": f"https://{host}/files/{u}.webp"},
+            "attachment": [
+                {"type": "PropertyValue", "name": n, "value": v} for n, v in acc["fields"]
+            ],
+        }
+
+    @staticmethod
+    def mastodon_ratelimit() -> dict[str, str]:
+        reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "299",
+            "X-RateLimit-Reset": reset,
+        }
+
+
+def make_app(world: World, control: Control) -> Flask:
+    app = Flask("standin-internet")
+    appview, fedi = AppView(world), FediServer(world)
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+    @app.route("/<path:path>", methods=["GET", "POST"])
+    def any_route(path: str) -> Response:
+        host = (request.host or "").split(":")[0].lower()
+        full = "/" + path
+        fault = control.record(host, full, request.headers.get("User-Agent", ""))
+        if control.latency:
+            time.sleep(control.latency)
+        if fault is not None:
+            return _apply(fault)
+        if host == world.appview_host:
+            return appview.handle(full)
+        return fedi.handle(host, full)
+
+    return app
+
+
+def _apply(f: Fault) -> Response:
+    if f.kind == "latency":
+        time.sleep(f.seconds)
+        raise _Passthrough
+    if f.kind == "ratelimit":
+        reset = time.time() + (f.seconds or 1.0)
+        return _json(
+            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            429,
+            headers={
+                "ratelimit-limit": "3000",
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": str(int(reset) + 1 if f.seconds >= 1 else reset),
+                "X-RateLimit-Reset": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(reset)),
+                "Retry-After": str(max(1, round(f.seconds or 1.0))),
+            },
+        )
+    if f.kind == "malformed":
+        return Response('{"profiles": [{"did": ', 200, content_type="application/json")
+    if f.kind == "drip":
+
+        def gen() -> Any:
+            for _ in range(int(max(1, f.seconds * 4))):
+                time.sleep(0.25)
+                yield b" "
+
+        return Response(gen(), 200, content_type="application/json")
+    if f.kind == "drop":
+        raise ConnectionAbortedError("dropped by the stand-in")
+    return _json({"error": "InternalServerError", "message": "Bad Gateway"}, f.status)
+
+
+class _Passthrough(Exception):
+    pass
+
+
+class Internet:
+    """Start the stand-in internet for a world; `env` is what the service needs to reach it."""
+
+    def __init__(self, world: dict[str, Any]) -> None:
+        self.world = World(world)
+        self.control = Control()
+        self.ca = LocalCA()
+        app = make_app(self.world, self.control)
+        app.register_error_handler(_Passthrough, lambda e: self._passthrough(app))
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server = make_server(
+            "127.0.0.1", 0, app, threaded=True, ssl_context=self.ca.server_context()
+        )
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.proxy = ConnectProxy(self.port, lambda h: h in self.world.unresolvable)
+        self.env = {
+            "HTTPS_PROXY": self.proxy.url,
+            "https_proxy": self.proxy.url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "REQUESTS_CA_BUNDLE": str(self.ca.ca_file),
+        }
+
+    def _passthrough(self, app: Flask) -> Response:
+        host = (request.host or "").split(":")[0].lower()
+        full = request.path
+        if host == self.world.appview_host:
+            return AppView(self.world).handle(full)
+        return FediServer(self.world).handle(host, full)
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        self.server.shutdown()
+        self.server.server_close()
