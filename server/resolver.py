@@ -172,11 +172,23 @@ class Resolver:
             b, m = st.best.get("bluesky"), st.best.get("mastodon")
             weak_b = b is None or b.level == "possible"
             weak_m = m is None or m.level == "possible"
-            if weak_b and m is not None and not weak_m and not m.bridged:
+            if (
+                weak_b
+                and m is not None
+                and not weak_m
+                and not m.bridged
+                and ("bluesky" not in st.failed)
+            ):
                 handle = signals.bridged_handle_for_acct(m.ident)
                 if handle:
                     bsky.setdefault(handle, []).append(_BskyAsk(key, "bridge", None, m.ident))
-            if weak_m and b is not None and not weak_b and not b.bridged:
+            if (
+                weak_m
+                and b is not None
+                and not weak_b
+                and not b.bridged
+                and ("mastodon" not in st.failed)
+            ):
                 assert isinstance(b.profile, BskyProfile)
                 mirrors.append((key, b.profile, b.ident))
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []

@@ -73,3 +73,104 @@ def make_app(tmp_path: Path, clean_internet: Internet) -> Any:
     for app in apps:
         app.extensions["passerelle.resolver"].close()
         app.extensions["passerelle.cache"].close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """`passerelle serve` running as a subprocess, with its output kept for failure messages."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
+        import subprocess
+        import sys
+        import tempfile
+        import time
+        import urllib.request
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # Kept open while the server runs: its output goes into the failure message.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="passerelle-serve-", suffix=".log", delete=False
+        )
+        bin_dir = Path(sys.executable).parent
+        self.proc = subprocess.Popen(
+            [
+                str(bin_dir / "passerelle"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/api/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"passerelle serve did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+
+
+def service_env(internet: Internet, tmp: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(internet.env)
+    env.update(app_config(tmp))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def served(internet: Internet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The real service on gunicorn, reaching the stand-in internet through the proxy."""
+    tmp = tmp_path_factory.mktemp("served")
+    s = Served(service_env(internet, tmp))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def post_json(url: str, body: Any, timeout: float = 120) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def x_accounts(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The accounts as the extension sends them (the labels stripped)."""
+    keys = ("handle", "name", "bio", "url", "links", "id", "follows_you")
+    return [{k: a[k] for k in keys} for a in world["accounts"]]

@@ -12,24 +12,48 @@ B, M = "bluesky", "mastodon"
 X = Account(handle="alice_m", name="Alice Martin", bio="Journaliste.")
 
 
-def bp(handle: str, name: str = "", desc: str = "", labels: tuple[str, ...] = (),
-       did: str | None = None, links: tuple[str, ...] = ()) -> BskyProfile:
-    return BskyProfile(did=did or f"did:plc:{abs(hash(handle)) % 10**24:024d}", handle=handle,
-                       display_name=name, description=desc, labels=labels, links=links)
+def bp(
+    handle: str,
+    name: str = "",
+    desc: str = "",
+    labels: tuple[str, ...] = (),
+    did: str | None = None,
+    links: tuple[str, ...] = (),
+) -> BskyProfile:
+    return BskyProfile(
+        did=did or f"did:plc:{abs(hash(handle)) % 10**24:024d}",
+        handle=handle,
+        display_name=name,
+        description=desc,
+        labels=labels,
+        links=links,
+    )
 
 
-def fa(acct: str, name: str = "", note: str = "", fields: tuple[tuple[str, str], ...] = (),
-       bot: bool = False) -> FediAccount:
-    return FediAccount(acct=acct, url=f"https://{acct.split('@')[1]}/@{acct.split('@')[0]}",
-                       display_name=name, note=note, fields=fields, bot=bot)
+def fa(
+    acct: str,
+    name: str = "",
+    note: str = "",
+    fields: tuple[tuple[str, str], ...] = (),
+    bot: bool = False,
+) -> FediAccount:
+    return FediAccount(
+        acct=acct,
+        url=f"https://{acct.split('@')[1]}/@{acct.split('@')[0]}",
+        display_name=name,
+        note=note,
+        fields=fields,
+        bot=bot,
+    )
 
 
 def clue(net: str, value: str, reason: str = "bio-handle", claimed: bool = False) -> Clue:
     return Clue(net, value, reason, claimed=claimed)  # type: ignore[arg-type]
 
 
-def via_clue(profile: BskyProfile | FediAccount, reason: str = "bio-handle",
-             claimed: bool = False) -> Found:
+def via_clue(
+    profile: BskyProfile | FediAccount, reason: str = "bio-handle", claimed: bool = False
+) -> Found:
     net = B if isinstance(profile, BskyProfile) else M
     value = profile.handle if isinstance(profile, BskyProfile) else profile.acct
     return Found(net, profile, "clue", clue(net, value, reason, claimed))  # type: ignore[arg-type]
@@ -37,117 +61,389 @@ def via_clue(profile: BskyProfile | FediAccount, reason: str = "bio-handle",
 
 # (description, account, found, network, expected ident or None, expected level, reasons ⊇)
 CASES = [
-    ("claimed bio handle, other name", X, [via_clue(bp("zz.bsky.social", "Zed"), claimed=True)],
-     B, "zz.bsky.social", "confirmed", {"bio-handle"}),
-    ("unclaimed mention, same name", X, [via_clue(bp("am.bsky.social", "Alice Martin"))],
-     B, "am.bsky.social", "confirmed", {"bio-handle", "same-name"}),
-    ("unclaimed mention, org name", X, [via_clue(bp("lemonde.fr", "Le Monde"))],
-     B, "lemonde.fr", "possible", {"bio-handle"}),
-    ("unclaimed mention, close name", X, [via_clue(bp("am.bsky.social", "Alice M. Journal"))],
-     B, "am.bsky.social", "possible", {"bio-handle"}),
-    ("name-handle", X, [via_clue(bp("alice.fr", "Zed"), "name-handle", True)],
-     B, "alice.fr", "confirmed", {"name-handle"}),
-    ("website profile url", X, [via_clue(bp("zed.fr", "Zed"), "website", True)],
-     B, "zed.fr", "confirmed", {"website"}),
-    ("website domain, same name", X,
-     [via_clue(bp("alicemartin.net", "Alice Martin"), "website-domain-handle")],
-     B, "alicemartin.net", "confirmed", {"website-domain-handle", "same-name"}),
-    ("website domain, employer", X,
-     [via_clue(bp("lemonde.fr", "Le Monde"), "website-domain-handle")],
-     B, "lemonde.fr", "possible", {"website-domain-handle"}),
-    ("same handle and name", X, [Found(B, bp("alice-m.bsky.social", "Alice Martin"), "same-handle")],
-     B, "alice-m.bsky.social", "likely", {"same-handle", "same-name"}),
-    ("same handle, other name (squatter)", X,
-     [Found(B, bp("alice-m.bsky.social", "Bob"), "same-handle")],
-     B, "alice-m.bsky.social", "possible", {"same-handle"}),
-    ("same handle, no name", X, [Found(B, bp("alicem.bsky.social", ""), "same-handle")],
-     B, "alicem.bsky.social", "possible", {"same-handle"}),
-    ("name search namesake", X, [Found(B, bp("am42.bsky.social", "Alice Martin"), "name-search")],
-     B, "am42.bsky.social", "possible", {"name-search", "same-name"}),
-    ("name search with reverse link", X,
-     [Found(B, bp("am-photo.bsky.social", "Alice", "Ex-Twitter @alice_m"), "name-search")],
-     B, "am-photo.bsky.social", "confirmed", {"name-search", "reverse-link"}),
-    ("reverse link in profile website", X,
-     [Found(B, bp("am-photo.bsky.social", "Alice", links=("https://x.com/alice_m",)),
-            "name-search")],
-     B, "am-photo.bsky.social", "confirmed", {"reverse-link"}),
-    ("reverse link to another X account", X,
-     [Found(B, bp("am-photo.bsky.social", "Alice Martin", "x.com/alice_mm"), "name-search")],
-     B, "am-photo.bsky.social", "possible", {"name-search"}),
-    ("impersonator excluded", X,
-     [Found(B, bp("alice-m.bsky.social", "Alice Martin", labels=("impersonation",)),
-            "same-handle")],
-     B, None, None, set()),
-    ("impersonator loses to the real one", X,
-     [Found(B, bp("alice-m.bsky.social", "Alice Martin", labels=("impersonation",)), "same-handle"),
-      via_clue(bp("real.bsky.social", "Alice Martin"), claimed=True)],
-     B, "real.bsky.social", "confirmed", {"bio-handle"}),
-    ("handle.invalid excluded", X, [via_clue(bp("handle.invalid", "Alice Martin"), "bio-url", True)],
-     B, None, None, set()),
-    ("taken down excluded", X, [via_clue(bp("a.bsky.social", "Alice", labels=("!takedown",)))],
-     B, None, None, set()),
-    ("two claimed, one clearly the person", X,
-     [via_clue(bp("am.bsky.social", "Alice Martin"), claimed=True),
-      via_clue(bp("podcast.bsky.social", "Le Podcast"), claimed=True)],
-     B, "am.bsky.social", "confirmed", {"bio-handle"}),
-    ("two claimed, indistinguishable", X,
-     [via_clue(bp("one.bsky.social", "Projet Un"), claimed=True),
-      via_clue(bp("two.bsky.social", "Projet Deux"), claimed=True)],
-     B, None, "possible", set()),
-    ("two likely, ambiguous", Account("jdupont", "Jean Dupont"),
-     [Found(B, bp("jdupont.bsky.social", "Jean Dupont"), "same-handle"),
-      via_clue(bp("jean-dupont.bsky.social", "Jean Dupont"))],
-     B, "jean-dupont.bsky.social", "confirmed", {"bio-handle"}),
-    ("same account by two routes keeps both reasons", X,
-     [via_clue(bp("am.bsky.social", "Alice Martin", did="did:plc:same"), claimed=True),
-      Found(B, bp("am.bsky.social", "Alice Martin", did="did:plc:same"), "name-search")],
-     B, "am.bsky.social", "confirmed", {"bio-handle", "name-search", "same-name"}),
-    ("bridged fediverse account on bluesky", X,
-     [via_clue(bp("alice.piaille.fr.ap.brid.gy", "Alice Martin"), claimed=True)],
-     B, "alice.piaille.fr.ap.brid.gy", "confirmed", {"bridged"}),
+    (
+        "claimed bio handle, other name",
+        X,
+        [via_clue(bp("zz.bsky.social", "Zed"), claimed=True)],
+        B,
+        "zz.bsky.social",
+        "confirmed",
+        {"bio-handle"},
+    ),
+    (
+        "unclaimed mention, same name",
+        X,
+        [via_clue(bp("am.bsky.social", "Alice Martin"))],
+        B,
+        "am.bsky.social",
+        "confirmed",
+        {"bio-handle", "same-name"},
+    ),
+    (
+        "unclaimed mention, org name",
+        X,
+        [via_clue(bp("lemonde.fr", "Le Monde"))],
+        B,
+        "lemonde.fr",
+        "possible",
+        {"bio-handle"},
+    ),
+    (
+        "unclaimed mention, close name",
+        X,
+        [via_clue(bp("am.bsky.social", "Alice M. Journal"))],
+        B,
+        "am.bsky.social",
+        "possible",
+        {"bio-handle"},
+    ),
+    (
+        "name-handle",
+        X,
+        [via_clue(bp("alice.fr", "Zed"), "name-handle", True)],
+        B,
+        "alice.fr",
+        "confirmed",
+        {"name-handle"},
+    ),
+    (
+        "website profile url",
+        X,
+        [via_clue(bp("zed.fr", "Zed"), "website", True)],
+        B,
+        "zed.fr",
+        "confirmed",
+        {"website"},
+    ),
+    (
+        "website domain, same name",
+        X,
+        [via_clue(bp("alicemartin.net", "Alice Martin"), "website-domain-handle")],
+        B,
+        "alicemartin.net",
+        "confirmed",
+        {"website-domain-handle", "same-name"},
+    ),
+    (
+        "website domain, employer",
+        X,
+        [via_clue(bp("lemonde.fr", "Le Monde"), "website-domain-handle")],
+        B,
+        "lemonde.fr",
+        "possible",
+        {"website-domain-handle"},
+    ),
+    (
+        "same handle and name",
+        X,
+        [Found(B, bp("alice-m.bsky.social", "Alice Martin"), "same-handle")],
+        B,
+        "alice-m.bsky.social",
+        "likely",
+        {"same-handle", "same-name"},
+    ),
+    (
+        "same handle, other name (squatter)",
+        X,
+        [Found(B, bp("alice-m.bsky.social", "Bob"), "same-handle")],
+        B,
+        "alice-m.bsky.social",
+        "possible",
+        {"same-handle"},
+    ),
+    (
+        "same handle, no name",
+        X,
+        [Found(B, bp("alicem.bsky.social", ""), "same-handle")],
+        B,
+        "alicem.bsky.social",
+        "possible",
+        {"same-handle"},
+    ),
+    (
+        "name search namesake",
+        X,
+        [Found(B, bp("am42.bsky.social", "Alice Martin"), "name-search")],
+        B,
+        "am42.bsky.social",
+        "possible",
+        {"name-search", "same-name"},
+    ),
+    (
+        "name search with reverse link",
+        X,
+        [Found(B, bp("am-photo.bsky.social", "Alice", "Ex-Twitter @alice_m"), "name-search")],
+        B,
+        "am-photo.bsky.social",
+        "confirmed",
+        {"name-search", "reverse-link"},
+    ),
+    (
+        "reverse link in profile website",
+        X,
+        [
+            Found(
+                B,
+                bp("am-photo.bsky.social", "Alice", links=("https://x.com/alice_m",)),
+                "name-search",
+            )
+        ],
+        B,
+        "am-photo.bsky.social",
+        "confirmed",
+        {"reverse-link"},
+    ),
+    (
+        "reverse link to another X account",
+        X,
+        [Found(B, bp("am-photo.bsky.social", "Alice Martin", "x.com/alice_mm"), "name-search")],
+        B,
+        "am-photo.bsky.social",
+        "possible",
+        {"name-search"},
+    ),
+    (
+        "impersonator excluded",
+        X,
+        [
+            Found(
+                B,
+                bp("alice-m.bsky.social", "Alice Martin", labels=("impersonation",)),
+                "same-handle",
+            )
+        ],
+        B,
+        None,
+        None,
+        set(),
+    ),
+    (
+        "impersonator loses to the real one",
+        X,
+        [
+            Found(
+                B,
+                bp("alice-m.bsky.social", "Alice Martin", labels=("impersonation",)),
+                "same-handle",
+            ),
+            via_clue(bp("real.bsky.social", "Alice Martin"), claimed=True),
+        ],
+        B,
+        "real.bsky.social",
+        "confirmed",
+        {"bio-handle"},
+    ),
+    (
+        "handle.invalid excluded",
+        X,
+        [via_clue(bp("handle.invalid", "Alice Martin"), "bio-url", True)],
+        B,
+        None,
+        None,
+        set(),
+    ),
+    (
+        "taken down excluded",
+        X,
+        [via_clue(bp("a.bsky.social", "Alice", labels=("!takedown",)))],
+        B,
+        None,
+        None,
+        set(),
+    ),
+    (
+        "two claimed, one clearly the person",
+        X,
+        [
+            via_clue(bp("am.bsky.social", "Alice Martin"), claimed=True),
+            via_clue(bp("podcast.bsky.social", "Le Podcast"), claimed=True),
+        ],
+        B,
+        "am.bsky.social",
+        "confirmed",
+        {"bio-handle"},
+    ),
+    (
+        "two claimed, indistinguishable",
+        X,
+        [
+            via_clue(bp("one.bsky.social", "Projet Un"), claimed=True),
+            via_clue(bp("two.bsky.social", "Projet Deux"), claimed=True),
+        ],
+        B,
+        None,
+        "possible",
+        set(),
+    ),
+    (
+        "two likely, ambiguous",
+        Account("jdupont", "Jean Dupont"),
+        [
+            Found(B, bp("jdupont.bsky.social", "Jean Dupont"), "same-handle"),
+            via_clue(bp("jean-dupont.bsky.social", "Jean Dupont")),
+        ],
+        B,
+        "jean-dupont.bsky.social",
+        "confirmed",
+        {"bio-handle"},
+    ),
+    (
+        "same account by two routes keeps both reasons",
+        X,
+        [
+            via_clue(bp("am.bsky.social", "Alice Martin", did="did:plc:same"), claimed=True),
+            Found(B, bp("am.bsky.social", "Alice Martin", did="did:plc:same"), "name-search"),
+        ],
+        B,
+        "am.bsky.social",
+        "confirmed",
+        {"bio-handle", "name-search", "same-name"},
+    ),
+    (
+        "bridged fediverse account on bluesky",
+        X,
+        [via_clue(bp("alice.piaille.fr.ap.brid.gy", "Alice Martin"), claimed=True)],
+        B,
+        "alice.piaille.fr.ap.brid.gy",
+        "confirmed",
+        {"bridged"},
+    ),
     # fediverse
-    ("claimed fedi handle", X, [via_clue(fa("al@piaille.fr", "Al"), claimed=True)],
-     M, "al@piaille.fr", "confirmed", {"bio-handle"}),
-    ("unclaimed fedi handle, same name", X, [via_clue(fa("al@piaille.fr", "Alice Martin"))],
-     M, "al@piaille.fr", "confirmed", {"same-name"}),
-    ("unclaimed fedi handle, same handle", X, [via_clue(fa("alice_m@piaille.fr", "🌻"))],
-     M, "alice_m@piaille.fr", "confirmed", {"same-handle"}),
-    ("unclaimed fedi handle, colleague", X, [via_clue(fa("bob@piaille.fr", "Bob Durand"))],
-     M, "bob@piaille.fr", "possible", {"bio-handle"}),
-    ("fedi colleague with a field naming someone else", X,
-     [via_clue(fa("bob@piaille.fr", "Bob", fields=(("Twitter", "@bob"),)))],
-     M, "bob@piaille.fr", "possible", set()),
-    ("fedi field names the X account", X,
-     [via_clue(fa("zz@piaille.fr", "🌻", fields=(("Twitter", "@alice_m"),)))],
-     M, "zz@piaille.fr", "confirmed", {"reverse-link"}),
-    ("fedi note names the X account", X,
-     [via_clue(fa("zz@piaille.fr", "🌻", note="anciennement x.com/alice_m"))],
-     M, "zz@piaille.fr", "confirmed", {"reverse-link"}),
-    ("bot pointing back is a mirror, not proof", X,
-     [via_clue(fa("zz@mirror.example", "Alice", note="Mirror of x.com/alice_m", bot=True))],
-     M, "zz@mirror.example", "possible", {"reverse-link"}),
-    ("bird.makeup never", X,
-     [via_clue(fa("alice_m@bird.makeup", "Alice Martin", note="x.com/alice_m"), claimed=True)],
-     M, None, None, set()),
-    ("bridged bluesky account on the fediverse", X,
-     [via_clue(fa("am.bsky.social@bsky.brid.gy", "Alice Martin"), claimed=True)],
-     M, "am.bsky.social@bsky.brid.gy", "confirmed", {"bridged"}),
-    ("cross-link claimed", X,
-     [Found(M, fa("zz@piaille.fr", "Z"), "cross-link", clue(M, "zz@piaille.fr", claimed=True))],
-     M, "zz@piaille.fr", "confirmed", {"cross-link"}),
-    ("cross-link unclaimed stranger", X,
-     [Found(M, fa("zz@piaille.fr", "Zed Zorro"), "cross-link", clue(M, "zz@piaille.fr"))],
-     M, "zz@piaille.fr", "possible", {"cross-link"}),
+    (
+        "claimed fedi handle",
+        X,
+        [via_clue(fa("al@piaille.fr", "Al"), claimed=True)],
+        M,
+        "al@piaille.fr",
+        "confirmed",
+        {"bio-handle"},
+    ),
+    (
+        "unclaimed fedi handle, same name",
+        X,
+        [via_clue(fa("al@piaille.fr", "Alice Martin"))],
+        M,
+        "al@piaille.fr",
+        "confirmed",
+        {"same-name"},
+    ),
+    (
+        "unclaimed fedi handle, same handle",
+        X,
+        [via_clue(fa("alice_m@piaille.fr", "🌻"))],
+        M,
+        "alice_m@piaille.fr",
+        "confirmed",
+        {"same-handle"},
+    ),
+    (
+        "unclaimed fedi handle, colleague",
+        X,
+        [via_clue(fa("bob@piaille.fr", "Bob Durand"))],
+        M,
+        "bob@piaille.fr",
+        "possible",
+        {"bio-handle"},
+    ),
+    (
+        "fedi colleague with a field naming someone else",
+        X,
+        [via_clue(fa("bob@piaille.fr", "Bob", fields=(("Twitter", "@bob"),)))],
+        M,
+        "bob@piaille.fr",
+        "possible",
+        set(),
+    ),
+    (
+        "fedi field names the X account",
+        X,
+        [via_clue(fa("zz@piaille.fr", "🌻", fields=(("Twitter", "@alice_m"),)))],
+        M,
+        "zz@piaille.fr",
+        "confirmed",
+        {"reverse-link"},
+    ),
+    (
+        "fedi note names the X account",
+        X,
+        [via_clue(fa("zz@piaille.fr", "🌻", note="anciennement x.com/alice_m"))],
+        M,
+        "zz@piaille.fr",
+        "confirmed",
+        {"reverse-link"},
+    ),
+    (
+        "bot pointing back is a mirror, not proof",
+        X,
+        [via_clue(fa("zz@mirror.example", "Alice", note="Mirror of x.com/alice_m", bot=True))],
+        M,
+        "zz@mirror.example",
+        "possible",
+        {"reverse-link"},
+    ),
+    (
+        "bird.makeup never",
+        X,
+        [via_clue(fa("alice_m@bird.makeup", "Alice Martin", note="x.com/alice_m"), claimed=True)],
+        M,
+        None,
+        None,
+        set(),
+    ),
+    (
+        "bridged bluesky account on the fediverse",
+        X,
+        [via_clue(fa("am.bsky.social@bsky.brid.gy", "Alice Martin"), claimed=True)],
+        M,
+        "am.bsky.social@bsky.brid.gy",
+        "confirmed",
+        {"bridged"},
+    ),
+    (
+        "cross-link claimed",
+        X,
+        [Found(M, fa("zz@piaille.fr", "Z"), "cross-link", clue(M, "zz@piaille.fr", claimed=True))],
+        M,
+        "zz@piaille.fr",
+        "confirmed",
+        {"cross-link"},
+    ),
+    (
+        "cross-link unclaimed stranger",
+        X,
+        [Found(M, fa("zz@piaille.fr", "Zed Zorro"), "cross-link", clue(M, "zz@piaille.fr"))],
+        M,
+        "zz@piaille.fr",
+        "possible",
+        {"cross-link"},
+    ),
     ("nothing found", X, [], B, None, None, set()),
-    ("other network only", X, [via_clue(fa("al@piaille.fr", "Al"), claimed=True)], B, None, None,
-     set()),
+    (
+        "other network only",
+        X,
+        [via_clue(fa("al@piaille.fr", "Al"), claimed=True)],
+        B,
+        None,
+        None,
+        set(),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("desc", "account", "found", "net", "ident", "level", "reasons"),
-                         CASES, ids=[c[0] for c in CASES])
-def test_decide_network(desc: str, account: Account, found: list[Found], net: str,
-                        ident: str | None, level: str | None, reasons: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("desc", "account", "found", "net", "ident", "level", "reasons"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+def test_decide_network(
+    desc: str,
+    account: Account,
+    found: list[Found],
+    net: str,
+    ident: str | None,
+    level: str | None,
+    reasons: set[str],
+) -> None:
     best, others = decide_network(account, net, found)  # type: ignore[arg-type]
     if level is None:
         assert best is None
@@ -166,8 +462,7 @@ def test_decide_network(desc: str, account: Account, found: list[Found], net: st
 def test_bridge_takes_the_level_of_what_it_mirrors() -> None:
     real = bp("am.bsky.social", "Alice Martin")
     mirror = fa("am.bsky.social@bsky.brid.gy", "Alice Martin")
-    found = [via_clue(real, claimed=True),
-             Found(M, mirror, "bridge", source_ident=real.did)]
+    found = [via_clue(real, claimed=True), Found(M, mirror, "bridge", source_ident=real.did)]
     best, _ = decide(X, found, (B, M))
     assert best[M] is not None and best[M].bridged
     assert best[M].level == "confirmed"
@@ -176,8 +471,10 @@ def test_bridge_takes_the_level_of_what_it_mirrors() -> None:
 
 def test_bridge_ignored_when_source_is_not_the_match() -> None:
     real = bp("am.bsky.social", "Alice Martin")
-    found = [via_clue(real, claimed=True),
-             Found(M, fa("other@bsky.brid.gy"), "bridge", source_ident="did:plc:other")]
+    found = [
+        via_clue(real, claimed=True),
+        Found(M, fa("other@bsky.brid.gy"), "bridge", source_ident="did:plc:other"),
+    ]
     best, _ = decide(X, found, (B, M))
     assert best[M] is None
 
@@ -185,8 +482,11 @@ def test_bridge_ignored_when_source_is_not_the_match() -> None:
 def test_bridge_does_not_override_a_real_match() -> None:
     real_b = bp("am.bsky.social", "Alice Martin")
     real_m = fa("am@piaille.fr", "Alice Martin")
-    found = [via_clue(real_b, claimed=True), via_clue(real_m, claimed=True),
-             Found(M, fa("am.bsky.social@bsky.brid.gy"), "bridge", source_ident=real_b.did)]
+    found = [
+        via_clue(real_b, claimed=True),
+        via_clue(real_m, claimed=True),
+        Found(M, fa("am.bsky.social@bsky.brid.gy"), "bridge", source_ident=real_b.did),
+    ]
     best, _ = decide(X, found, (B, M))
     assert best[M] is not None and best[M].ident == "am@piaille.fr"
 
@@ -195,8 +495,16 @@ def test_to_json_shape() -> None:
     best, _ = decide_network(X, B, [via_clue(bp("am.bsky.social", "Alice Martin"), claimed=True)])
     assert best is not None
     j = best.to_json()
-    assert set(j) == {"handle", "did", "url", "display_name", "avatar", "level", "reasons",
-                      "bridged"}
+    assert set(j) == {
+        "handle",
+        "did",
+        "url",
+        "display_name",
+        "avatar",
+        "level",
+        "reasons",
+        "bridged",
+    }
     assert j["url"] == "https://bsky.app/profile/am.bsky.social"
     assert j["reasons"][0] == "bio-handle"
 

@@ -25,14 +25,26 @@ TEXT_CASES: list[tuple[str, str, set[tuple[str, str, str, bool]]]] = [
     ("Bluesky → alice.example.org", "bio", {(B, "alice.example.org", "bio-handle", True)}),
     ("perso: @a-b.bsky.social", "bio", {(B, "a-b.bsky.social", "bio-handle", True)}),
     ("(@alice.bsky.social)", "bio", {(B, "alice.bsky.social", "bio-handle", False)}),
-    ("@alice.bsky.social, @bob.bsky.social", "bio",
-     {(B, "alice.bsky.social", "bio-handle", False), (B, "bob.bsky.social", "bio-handle", False)}),
+    (
+        "@alice.bsky.social, @bob.bsky.social",
+        "bio",
+        {
+            (B, "alice.bsky.social", "bio-handle", False),
+            (B, "bob.bsky.social", "bio-handle", False),
+        },
+    ),
     # Bluesky profile URLs
-    ("https://bsky.app/profile/alice.bsky.social", "bio",
-     {(B, "alice.bsky.social", "bio-url", True)}),
+    (
+        "https://bsky.app/profile/alice.bsky.social",
+        "bio",
+        {(B, "alice.bsky.social", "bio-url", True)},
+    ),
     ("bsky.app/profile/alice.fr", "bio", {(B, "alice.fr", "bio-url", True)}),
-    ("https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx", "bio",
-     {(B, "did:plc:abcdefghijklmnopqrstuvwx", "bio-url", True)}),
+    (
+        "https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx",
+        "bio",
+        {(B, "did:plc:abcdefghijklmnopqrstuvwx", "bio-url", True)},
+    ),
     ("www.bsky.app/profile/alice.bsky.social/post/3k", "bio", set()),
     # Cut links are prefixes, never handles
     ("bsky.app/profile/alice.bs…", "bio", set()),
@@ -52,10 +64,12 @@ TEXT_CASES: list[tuple[str, str, set[tuple[str, str, str, bool]]]] = [
     ("@alice@piaille.fr", "bio", {(M, "alice@piaille.fr", "bio-handle", False)}),
     ("@Alice@Piaille.FR", "bio", {(M, "alice@piaille.fr", "bio-handle", False)}),
     ("fedi: @a_b@mastodon.social", "bio", {(M, "a_b@mastodon.social", "bio-handle", True)}),
-    ("@alice@sub.domain.example.org", "bio",
-     {(M, "alice@sub.domain.example.org", "bio-handle", False)}),
-    ("Sur le fédivers : @alice@piaille.fr.", "bio",
-     {(M, "alice@piaille.fr", "bio-handle", True)}),
+    (
+        "@alice@sub.domain.example.org",
+        "bio",
+        {(M, "alice@sub.domain.example.org", "bio-handle", False)},
+    ),
+    ("Sur le fédivers : @alice@piaille.fr.", "bio", {(M, "alice@piaille.fr", "bio-handle", True)}),
     ("@alice@threads.net", "bio", {(M, "alice@threads.net", "bio-handle", False)}),
     ("@alice@misskey.io", "bio", {(M, "alice@misskey.io", "bio-handle", False)}),
     # Bare user@host: maybe an e-mail; kept only as "bare", mail providers dropped
@@ -92,19 +106,36 @@ TEXT_CASES: list[tuple[str, str, set[tuple[str, str, str, bool]]]] = [
     ("https://eldritch.café/@dan", "bio", {(M, "dan@eldritch.xn--caf-dma", "bio-url", True)}),
     ("🦋 @zoé.fr", "bio", {(B, "xn--zo-cja.fr", "bio-handle", True)}),
     # Bridgy Fed addresses
-    ("@alice.bsky.social@bsky.brid.gy", "bio",
-     {(M, "alice.bsky.social@bsky.brid.gy", "bio-handle", False),
-      (B, "alice.bsky.social", "bio-handle", False)}),
-    ("🦋 @alice.piaille.fr.ap.brid.gy", "bio",
-     {(B, "alice.piaille.fr.ap.brid.gy", "bio-handle", True)}),
+    (
+        "@alice.bsky.social@bsky.brid.gy",
+        "bio",
+        {
+            (M, "alice.bsky.social@bsky.brid.gy", "bio-handle", False),
+            (B, "alice.bsky.social", "bio-handle", False),
+        },
+    ),
+    (
+        "🦋 @alice.piaille.fr.ap.brid.gy",
+        "bio",
+        {(B, "alice.piaille.fr.ap.brid.gy", "bio-handle", True)},
+    ),
     # Both networks in one bio
-    ("🦋 alice.bsky.social 🐘 @alice@piaille.fr", "bio",
-     {(B, "alice.bsky.social", "bio-handle", True), (M, "alice@piaille.fr", "bio-handle", True)}),
-    ("Mastodon: piaille.fr/@alice | Bluesky: bsky.app/profile/alice.fr", "bio",
-     {(M, "alice@piaille.fr", "bio-url", True), (B, "alice.fr", "bio-url", True)}),
+    (
+        "🦋 alice.bsky.social 🐘 @alice@piaille.fr",
+        "bio",
+        {(B, "alice.bsky.social", "bio-handle", True), (M, "alice@piaille.fr", "bio-handle", True)},
+    ),
+    (
+        "Mastodon: piaille.fr/@alice | Bluesky: bsky.app/profile/alice.fr",
+        "bio",
+        {(M, "alice@piaille.fr", "bio-url", True), (B, "alice.fr", "bio-url", True)},
+    ),
     # DIDs
-    ("did:plc:abcdefghijklmnopqrstuvwx", "bio",
-     {(B, "did:plc:abcdefghijklmnopqrstuvwx", "bio-handle", False)}),
+    (
+        "did:plc:abcdefghijklmnopqrstuvwx",
+        "bio",
+        {(B, "did:plc:abcdefghijklmnopqrstuvwx", "bio-handle", False)},
+    ),
     ("did:plc:tooshort", "bio", set()),
     # Things that are not handles
     ("@alice_m", "bio", set()),
@@ -175,8 +206,11 @@ URL_CASES = [
     ("https://mastodon.online/@bob@b.social", "website", {(M, "bob@b.social")}),
     ("https://piaille.fr/users/alice", "bio-url", {(M, "alice@piaille.fr")}),
     ("https://eldritch.xn--caf-dma/@dan", "bio-url", {(M, "dan@eldritch.xn--caf-dma")}),
-    ("https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx", "bio-url",
-     {(B, "did:plc:abcdefghijklmnopqrstuvwx")}),
+    (
+        "https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx",
+        "bio-url",
+        {(B, "did:plc:abcdefghijklmnopqrstuvwx")},
+    ),
     ("https://alice.fr/", "website", set()),
     ("https://medium.com/@alice", "website", set()),
     ("https://linktr.ee/alice", "website", set()),
@@ -306,9 +340,18 @@ def test_field_names_x_handle(name: str, value: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(
     ("handle", "ok"),
-    [("alice.bsky.social", True), ("ALICE.fr", True), ("a.b.c.de", True), ("alice", False),
-     ("alice.123", False), ("-a.fr", False), ("a_b.fr", False), ("handle.invalid", False),
-     ("x" * 64 + ".fr", False), ("zoé.fr", True)],
+    [
+        ("alice.bsky.social", True),
+        ("ALICE.fr", True),
+        ("a.b.c.de", True),
+        ("alice", False),
+        ("alice.123", False),
+        ("-a.fr", False),
+        ("a_b.fr", False),
+        ("handle.invalid", False),
+        ("x" * 64 + ".fr", False),
+        ("zoé.fr", True),
+    ],
 )
 def test_valid_bsky_handle(handle: str, ok: bool) -> None:
     assert (signals.valid_bsky_handle(handle) is not None) is ok

@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 
 from .. import __version__
 
 USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
+MAX_BODY = 5 * 1024 * 1024  # no profile or nodeinfo document is anywhere near this
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
@@ -125,7 +127,10 @@ def reset_delay(response: requests.Response, now: float | None = None) -> float 
         try:
             return max(0.0, float(retry_after))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(retry_after)
+            try:
+                parsed = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                parsed = None
             if parsed is not None:
                 return max(0.0, parsed.timestamp() - now)
     reset = h.get("ratelimit-reset")  # Bluesky: epoch seconds
@@ -175,7 +180,7 @@ class PoliteAdapter(HTTPAdapter):
             with gate.turn() as waited:
                 count(requests_=1, waited=waited)
                 try:
-                    response = super().send(request, **kwargs)
+                    response = self._send_bounded(request, kwargs)
                 except (requests.ConnectionError, requests.Timeout):
                     if attempt >= p.retries:
                         raise
@@ -198,6 +203,39 @@ class PoliteAdapter(HTTPAdapter):
                 response.close()
             time.sleep(p.backoff * (2**attempt) * (0.5 + random.random()))
             attempt += 1
+
+    def _send_bounded(self, request: requests.PreparedRequest, kwargs: dict[str, Any]) -> Any:
+        """Send, then read the body against a total deadline and a size cap.
+
+        requests' own timeout is per read, so a server dripping a byte a second would hold a
+        look-up forever; this bounds the whole answer.
+        """
+        timeout = kwargs["timeout"]
+        total = (timeout if isinstance(timeout, int | float) else sum(timeout)) * 2
+        deadline = time.monotonic() + total
+        response = super().send(request, **{**kwargs, "stream": True})
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                chunk = response.raw.read1(65536, decode_content=True)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise requests.ConnectionError(f"answer larger than {MAX_BODY} bytes")
+                if time.monotonic() > deadline:
+                    raise requests.Timeout(f"answer not complete after {total:.0f} s")
+        except requests.RequestException:
+            response.close()
+            raise
+        except (OSError, urllib3_exceptions.HTTPError) as e:
+            response.close()
+            raise requests.ConnectionError(str(e)) from e
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        return response
 
 
 def make_session(policy: Politeness | None = None) -> requests.Session:

@@ -36,6 +36,26 @@ _ACTOR_RE = (
 )
 
 
+def recorded_server(host: str, *cassettes: str) -> dict[str, Any]:
+    """A world server that replays Mastodon.py's cassettes (recorded on a real Mastodon) as
+    `host`: the recorded URLs are moved from the recording machine to that host name."""
+    recorded: dict[str, dict[str, Any]] = {}
+    for name in cassettes:
+        data = yaml.safe_load((RECORDED / name).read_text())
+        for it in data["interactions"]:
+            uri = it["request"]["uri"].replace("http://localhost:3000", "")
+            body = it["response"]["body"]["string"].replace(
+                "http://localhost:3000", f"https://{host}"
+            )
+            headers = {k: v[0] for k, v in it["response"]["headers"].items()}
+            recorded[uri] = {
+                "status": it["response"]["status"]["code"],
+                "headers": headers,
+                "body": body,
+            }
+    return {"recorded": recorded}
+
+
 def _recorded_account() -> dict[str, Any]:
     """A Mastodon account entity exactly as a real server sent it (Mastodon.py's cassette)."""
     data = yaml.safe_load((RECORDED / "test_account_lookup.yaml").read_text())
@@ -278,6 +298,8 @@ class FediServer:
             return Response("<h1>Not Found</h1>", 404, content_type="text/html")
         if "delegate_to" in server:
             return self.delegating(host, server["delegate_to"], path)
+        if "recorded" in server:
+            return self.replay(server["recorded"], path)
         software = server["software"]
         local = server.get("local_domain", host)
         accounts = server["accounts"]
@@ -330,6 +352,19 @@ class FediServer:
                 return _json({"error": "Record not found"}, 404, headers=self.mastodon_ratelimit())
             return _json(self.entity(host, acc), headers=self.mastodon_ratelimit())
         return _json({"error": "Record not found"}, 404)
+
+    @staticmethod
+    def replay(recorded: dict[str, dict[str, Any]], path: str) -> Response:
+        """Answer exactly what a real server answered (status, headers, body) for that URL."""
+        key = path + ("?" + request.query_string.decode() if request.query_string else "")
+        rec = recorded.get(key)
+        if rec is None:
+            return Response("", 404)
+        r = Response(rec["body"], status=rec["status"])
+        for k, v in rec["headers"].items():
+            if k.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
+                r.headers[k] = v
+        return r
 
     def delegating(self, host: str, target: str, path: str) -> Response:
         """A personal domain whose WebFinger points at the real server (no nodeinfo here)."""

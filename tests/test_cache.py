@@ -1,0 +1,91 @@
+"""The look-up cache: SQLite (default), none, and its failure modes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from server.cache import MISSING, CacheURLError, NullCache, SqliteCache, open_cache
+
+
+def test_roundtrip_found_and_not_found(tmp_path: Path) -> None:
+    c = SqliteCache(tmp_path / "c.sqlite3")
+    c.set("a", {"handle": "alice.bsky.social", "é": "🦋"}, 60)
+    c.set("b", None, 60)
+    assert c.get("a") == {"handle": "alice.bsky.social", "é": "🦋"}
+    assert c.get("b") is None  # a cached "not found", distinct from a miss
+    assert c.get("c") is MISSING
+
+
+def test_expiry(tmp_path: Path) -> None:
+    c = SqliteCache(tmp_path / "c.sqlite3")
+    c.set("a", 1, 0.05)
+    time.sleep(0.1)
+    assert c.get("a") is MISSING
+
+
+def test_wal_mode_and_persistence(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    c = SqliteCache(path)
+    c.set("a", [1, 2], 60)
+    c.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert SqliteCache(path).get("a") == [1, 2]
+
+
+def test_corrupt_file_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    c = SqliteCache(path)
+    c.set("a", 1, 60)
+    assert c.get("a") == 1
+    assert list(tmp_path.glob("c.sqlite3.corrupt-*"))
+
+
+def test_threads_share_one_cache(tmp_path: Path) -> None:
+    c = SqliteCache(tmp_path / "c.sqlite3")
+
+    def work(i: int) -> None:
+        for j in range(50):
+            c.set(f"k{i}-{j}", j, 60)
+            assert c.get(f"k{i}-{j}") == j
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert c.get("k7-49") == 49
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("none", NullCache),
+        ("NONE", NullCache),
+        ("sqlite:///{tmp}/x.db", SqliteCache),
+        ("sqlite:///", SqliteCache),
+    ],
+)
+def test_open_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, kind: type) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    cache = open_cache(url.format(tmp=tmp_path))
+    assert isinstance(cache, kind)
+    cache.set("k", 1, 60)
+
+
+def test_default_location_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = open_cache("")
+    assert isinstance(cache, SqliteCache)
+    assert cache.path == tmp_path / "passerelle" / "cache.sqlite3"
+
+
+def test_unknown_scheme_is_a_clear_error() -> None:
+    with pytest.raises(CacheURLError, match="PASSERELLE_CACHE_URL"):
+        open_cache("memcached://x")

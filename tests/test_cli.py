@@ -1,0 +1,126 @@
+"""The `passerelle` command (API.md §1), run as a user runs it: a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Served, service_env, x_accounts
+from tests.standins.internet import Internet
+
+PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PASSERELLE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def env(clean_internet: Internet, tmp_path: Path) -> dict[str, str]:
+    return service_env(clean_internet, tmp_path)
+
+
+@pytest.fixture
+def accounts_file(tmp_path: Path, eval_world: dict[str, Any]) -> Path:
+    path = tmp_path / "following.json"
+    path.write_text(json.dumps({"accounts": x_accounts(eval_world)[:150]}), encoding="utf-8")
+    return path
+
+
+def test_resolve_json(env: dict[str, str], accounts_file: Path, eval_world: dict[str, Any]) -> None:
+    p = run(["resolve", str(accounts_file)], env)
+    assert p.returncode == 0, p.stderr
+    body = json.loads(p.stdout)
+    assert [r["handle"] for r in body["results"]] == [
+        a["handle"] for a in eval_world["accounts"][:150]
+    ]
+    assert body["stats"]["accounts"] == 150
+    assert "150/150" in p.stderr  # the progress bar
+    assert "Traceback" not in p.stderr
+
+
+def test_resolve_bare_list_from_stdin(env: dict[str, str], eval_world: dict[str, Any]) -> None:
+    p = run(
+        ["resolve", "-", "--networks", "bluesky"], env, stdin=json.dumps(x_accounts(eval_world)[:5])
+    )
+    assert p.returncode == 0, p.stderr
+    assert all(r["mastodon"] is None for r in json.loads(p.stdout)["results"])
+
+
+def test_resolve_csv(env: dict[str, str], accounts_file: Path) -> None:
+    p = run(["resolve", str(accounts_file), "--format", "csv"], env)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert len(rows) == 150
+    assert rows[0].keys() >= {"x_handle", "bluesky_handle", "bluesky_level", "mastodon_acct"}
+    assert any(r["bluesky_level"] == "confirmed" for r in rows)
+
+
+def test_resolve_mastodon_csv(
+    env: dict[str, str], accounts_file: Path, eval_world: dict[str, Any]
+) -> None:
+    p = run(["resolve", str(accounts_file), "--format", "mastodon-csv"], env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "Account address,Show boosts,Notify on new posts,Languages"
+    expected = {
+        a["expect"]["mastodon"] for a in eval_world["accounts"][:150] if a["findable"]["mastodon"]
+    }
+    got = {line.split(",")[0] for line in lines[1:]}
+    assert got == expected
+    assert all(line.endswith(",true,false,") for line in lines[1:])
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "needle"),
+    [
+        (None, ["resolve", "{missing}"], "no such file"),
+        ('{"accounts": [\n{"handle": "a"},\n{oops}]}', ["resolve", "{file}"], "line 3"),
+        (
+            '{"accounts": [{"handle": "a"}, {"bio": "x"}]}',
+            ["resolve", "{file}"],
+            "accounts[1].handle",
+        ),
+        ('{"accounts": 3}', ["resolve", "{file}"], "accounts must be a list"),
+        ("[]", ["resolve", "{file}", "--format", "xml"], "invalid choice"),
+        ("[]", ["resolve", "{file}", "--networks", "twitter"], "unknown network"),
+        (None, ["resolve"], "required"),
+        (None, [], "required"),
+        (None, ["serve", "--port", "99999"], "--port"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(
+    env: dict[str, str], tmp_path: Path, content: str | None, args: list[str], needle: str
+) -> None:
+    f = tmp_path / "in.json"
+    if content is not None:
+        f.write_text(content)
+    args = [a.format(file=f, missing=tmp_path / "missing.json") for a in args]
+    p = run(args, env)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert needle in p.stderr
+    assert "Traceback" not in p.stderr
+    assert p.stdout == ""
+
+
+def test_bad_setting_exits_2(env: dict[str, str], accounts_file: Path) -> None:
+    p = run(["resolve", str(accounts_file)], {**env, "PASSERELLE_TIMEOUT": "soon"})
+    assert p.returncode == 2
+    assert "PASSERELLE_TIMEOUT" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_serve_prints_url_and_extension(served: Served) -> None:
+    out = served.output()
+    assert f"serving on {served.url}" in out
+    assert "xtension" in out

@@ -1,0 +1,81 @@
+"""The labelled evaluation set, resolved by the real service through its HTTP API.
+
+The service runs under gunicorn and reaches the stand-in AppView and fediverse servers through
+HTTPS_PROXY with a trusted local CA, as in production. Figures are printed (`-s` shows them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Served, post_json, x_accounts
+from tests.evaluation import score
+
+MIN_PRECISION = 0.995
+MIN_RECALL = 0.90
+
+
+def test_evaluation_set_size_and_variety(eval_world: dict[str, Any]) -> None:
+    accounts = eval_world["accounts"]
+    assert len(accounts) >= 300
+    cases = {a["case"] for a in accounts}
+    for needed in (
+        "squatter",
+        "namesake",
+        "impersonator",
+        "email",
+        "x-mirror",
+        "neither",
+        "bridged-bsky-to-fedi",
+        "bridged-fedi-to-bsky",
+        "reverse-link-bsky",
+        "fedi-reverse-field",
+        "misskey",
+        "unicode",
+        "idn-host",
+        "truncated-link",
+    ):
+        assert needed in cases
+    softwares = {s.get("software") for s in eval_world["servers"].values()}
+    assert {"mastodon", "misskey"} <= softwares
+
+
+def test_precision_and_recall(served: Served, eval_world: dict[str, Any]) -> None:
+    status, body = post_json(served.url + "/api/resolve", {"accounts": x_accounts(eval_world)})
+    assert status == 200, body
+    results = body["results"]
+    assert [r["handle"] for r in results] == [a["handle"] for a in eval_world["accounts"]]
+    assert all(r["error"] is None for r in results), [r for r in results if r["error"]][:3]
+    scores = score(eval_world["accounts"], results)
+    print(
+        f"\nevaluation set: {len(results)} accounts, {body['stats']['upstream_requests']} "
+        f"upstream requests, {body['stats']['seconds']} s"
+    )
+    for s in scores.values():
+        print(s.line())
+    for s in scores.values():
+        assert not s.wrong, f"{s.network}: pre-selected strangers: {s.wrong}"
+        assert s.precision >= MIN_PRECISION, s.line()
+        assert s.recall >= MIN_RECALL, f"{s.line()}\nmissed: {s.missed}"
+    levels = {r[n]["level"] for r in results for n in ("bluesky", "mastodon") if r[n]}
+    assert levels == {"confirmed", "likely", "possible"}
+
+
+def test_second_run_is_served_from_the_cache(served: Served, eval_world: dict[str, Any]) -> None:
+    accounts = x_accounts(eval_world)[:120]
+    post_json(served.url + "/api/resolve", {"accounts": accounts})
+    status, body = post_json(served.url + "/api/resolve", {"accounts": accounts})
+    assert status == 200
+    assert body["stats"]["upstream_requests"] == 0
+    assert body["stats"]["cache_hits"] > len(accounts)
+
+
+def test_each_network_alone(served: Served, eval_world: dict[str, Any]) -> None:
+    accounts = x_accounts(eval_world)[:60]
+    for net, other in (("bluesky", "mastodon"), ("mastodon", "bluesky")):
+        status, body = post_json(
+            served.url + "/api/resolve", {"accounts": accounts, "networks": [net]}
+        )
+        assert status == 200
+        assert all(r[other] is None and r["candidates"][other] == [] for r in body["results"])
+        assert any(r[net] for r in body["results"])
