@@ -48,6 +48,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "search Bluesky by display name for accounts nothing else found (`on`/`off`)",
     ),
     "PASSERELLE_BRIDGES": ("on", "offer Bridgy Fed addresses (`on`/`off`)"),
+    "PASSERELLE_DNS_SERVERS": (
+        "",
+        "DNS servers (`host` or `host:port`, comma-separated) for "
+        "`_atproto` TXT look-ups; default the system's resolver",
+    ),
     "PASSERELLE_MAX_ACCOUNTS": ("1000", "accounts per `POST /api/resolve` request"),
     "PASSERELLE_CONFIG": (
         "",
@@ -73,6 +78,7 @@ class Settings:
     name_search: bool
     bridges: bool
     max_accounts: int
+    dns_servers: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -158,4 +164,5 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         name_search=_flag(raw, "PASSERELLE_NAME_SEARCH"),
         bridges=_flag(raw, "PASSERELLE_BRIDGES"),
         max_accounts=_number(raw, "PASSERELLE_MAX_ACCOUNTS", int, 1, 100_000),
+        dns_servers=tuple(d.strip() for d in raw["PASSERELLE_DNS_SERVERS"].split(",") if d.strip()),
     )

@@ -55,6 +55,7 @@ class _BskyAsk:
     via: str
     clue: Clue | None = None
     source_ident: str | None = None
+    require_handle: str | None = None  # asked by DID for a domain: the AppView must agree
 
 
 class Resolver:
@@ -71,7 +72,9 @@ class Resolver:
             max_wait=settings.max_wait,
         )
         self.session = make_session(policy)
-        self.bluesky = Bluesky(self.session, settings.bsky_appview, cache, settings.timeout)
+        self.bluesky = Bluesky(
+            self.session, settings.bsky_appview, cache, settings.timeout, settings.dns_servers
+        )
         self.fediverse = Fediverse(self.session, cache, settings.timeout)
         self.bridges = Bridges(self.fediverse, cache)
         self.pool = ThreadPoolExecutor(
@@ -99,6 +102,7 @@ class Resolver:
                 if acc.key not in states:
                     states[acc.key] = _State(acc, signals.extract(acc))
             self._round_named(states, nets)
+            self._round_domains(states, nets)
             self._decide_all(states, nets)
             self._round_linked(states, nets)
             self._decide_all(states, nets)
@@ -131,6 +135,43 @@ class Resolver:
                 for handle in signals.same_handle_candidates(st.account.handle):
                     bsky.setdefault(handle, []).append(_BskyAsk(key, "same-handle"))
         self._run(states, bsky, fedi, [])
+
+    def _round_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        """Domain handles the AppView did not know: ask the domain (HTTPS, then DNS) for its
+        DID, then the AppView for that DID; kept only if the AppView shows the same handle."""
+        if "bluesky" not in nets:
+            return
+        domains: dict[str, list[tuple[str, Clue]]] = {}
+        for key, st in states.items():
+            if "bluesky" in st.failed:
+                continue
+            seen = {decide_mod.handle_of(f.profile) for f in st.found if f.network == "bluesky"}
+            for clue in st.clues:
+                if (
+                    clue.network == "bluesky"
+                    and not clue.value.startswith("did:")
+                    and not clue.value.endswith((".bsky.social", ".brid.gy"))
+                    and clue.value not in seen
+                ):
+                    domains.setdefault(clue.value, []).append((key, clue))
+        if not domains:
+            return
+        jobs = {d: self._submit(self.bluesky.resolve_domain, d) for d in domains}
+        asks: dict[str, list[_BskyAsk]] = {}
+        for domain, fut in jobs.items():
+            try:
+                did = fut.result()
+            except Exception:  # resolve_domain answers None for what it cannot reach
+                log.exception("domain look-up failed")
+                did = None
+            if did:
+                for key, clue in domains[domain]:
+                    asks.setdefault(did, []).append(
+                        _BskyAsk(key, "clue", clue, require_handle=domain)
+                    )
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
+        self._submit_bsky(states, asks, futures)
+        self._collect(states, futures, {id(f): "bluesky" for f, _, _ in futures})
 
     def _round_linked(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         bsky: dict[str, list[_BskyAsk]] = {}
@@ -221,6 +262,8 @@ class Resolver:
                 if profile is None:
                     continue
                 for ask in asks.get(actor, []):
+                    if ask.require_handle and profile.handle != ask.require_handle:
+                        continue
                     states[ask.key].found.append(
                         Found("bluesky", profile, ask.via, ask.clue, ask.source_ident)
                     )

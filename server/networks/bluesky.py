@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import dns.exception
+import dns.resolver
 import httpx
 import requests
 from atproto_client import Client
@@ -18,12 +20,15 @@ from atproto_client.request import Request, _handle_request_errors, _handle_resp
 
 from ..cache import MISSING, Cache
 from ..models import BskyProfile
+from ..signals import valid_did
 from .http import USER_AGENT, UpstreamUnavailable, count
 
 BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
 FOUND_TTL = 24 * 3600
 MISSING_TTL = 6 * 3600
 SEARCH_TTL = 12 * 3600
+DOMAIN_TTL = 6 * 3600
+DOMAIN_TIMEOUT = 3.0  # a personal website or DNS server that is slow is not worth waiting for
 
 
 class AtprotoRequest(Request):
@@ -95,9 +100,64 @@ def profile_from_view(view: Any) -> BskyProfile:
 class Bluesky:
     """Read-only Bluesky look-ups for the resolver."""
 
-    def __init__(self, session: requests.Session, appview: str, cache: Cache, timeout: float):
+    def __init__(
+        self,
+        session: requests.Session,
+        appview: str,
+        cache: Cache,
+        timeout: float,
+        dns_servers: Sequence[str] = (),
+    ) -> None:
         self.client = Client(base_url=appview, request=AtprotoRequest(session, timeout))
+        self.session = session
         self.cache = cache
+        self.dns = _dns_resolver(dns_servers, min(timeout, DOMAIN_TIMEOUT))
+        self.domain_timeout = min(timeout, DOMAIN_TIMEOUT)
+
+    # -- domain handles ------------------------------------------------------------------------
+    def resolve_domain(self, domain: str) -> str | None:
+        """The DID a domain handle claims, by HTTPS `.well-known/atproto-did` then DNS TXT.
+
+        Used when the AppView does not know a handle (its index may lag behind a handle
+        change). The claim is then checked against the AppView by the caller: a handle is
+        valid only if the DID's own record names it back, which the AppView has verified.
+        """
+        key = "bsky:domain:" + domain
+        hit = self.cache.get(key)
+        if hit is not MISSING:
+            count(hits=1)
+            return hit or None
+        did = self._did_from_https(domain) or self._did_from_dns(domain)
+        self.cache.set(key, did, DOMAIN_TTL)
+        return did
+
+    def _did_from_https(self, domain: str) -> str | None:
+        try:
+            r = self.session.get(
+                f"https://{domain}/.well-known/atproto-did",
+                timeout=self.domain_timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException:
+            return None
+        if r.status_code != 200 or len(r.content) > 2048:
+            return None
+        return valid_did(r.text.strip())
+
+    def _did_from_dns(self, domain: str) -> str | None:
+        count(requests_=1)
+        try:
+            answer = self.dns.resolve(f"_atproto.{domain}", "TXT")
+        except (dns.exception.DNSException, OSError, ValueError):
+            return None
+        dids = set()
+        for record in answer:
+            text = b"".join(record.strings).decode("utf-8", "replace").strip()
+            if text.startswith("did="):
+                did = valid_did(text[4:])
+                if did:
+                    dids.add(did)
+        return dids.pop() if len(dids) == 1 else None  # several DIDs: ambiguous, not proof
 
     # -- getProfiles ---------------------------------------------------------------------------
     def cached_profiles(
@@ -165,3 +225,24 @@ class Bluesky:
         profiles = [profile_from_view(v) for v in response.actors]
         self.cache.set(key, [p.to_json() for p in profiles], SEARCH_TTL)
         return profiles
+
+
+def _dns_resolver(servers: Sequence[str], timeout: float) -> dns.resolver.Resolver:
+    """The system's resolver, or the servers `PASSERELLE_DNS_SERVERS` names (`host[:port]`)."""
+    if not servers:
+        try:
+            resolver = dns.resolver.Resolver()
+        except (dns.resolver.NoResolverConfiguration, OSError):
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers = ["127.0.0.1"]
+    else:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = []
+        for server in servers:
+            host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+            resolver.nameservers.append(host)
+            if port:
+                resolver.nameserver_ports[host] = int(port)
+    resolver.lifetime = timeout
+    resolver.timeout = timeout
+    return resolver

@@ -26,6 +26,7 @@ import yaml
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
+from .dns import TxtServer
 from .proxy import ConnectProxy
 from .tls import LocalCA
 
@@ -144,8 +145,20 @@ class World:
         self.data = world
         self.appview_host = world.get("appview_host", "public.api.bsky.app")
         self.by_did = {p["did"]: p for p in world["bluesky"]}
+        # Handles the AppView's index knows (an "unindexed" one lags behind a handle change).
         self.by_handle = {
-            p["handle"].lower(): p for p in world["bluesky"] if p["handle"] != "handle.invalid"
+            p["handle"].lower(): p
+            for p in world["bluesky"]
+            if p["handle"] != "handle.invalid" and p.get("indexed", True)
+        }
+        # Domains that prove their handle over HTTPS (`.well-known/atproto-did`) or DNS.
+        self.well_known = {
+            p["handle"]: p["did"] for p in world["bluesky"] if p.get("proof") == "well-known"
+        }
+        self.dns_txt = {
+            f"_atproto.{p['handle']}": f"did={p['did']}"
+            for p in world["bluesky"]
+            if p.get("proof") == "dns"
         }
         self.servers: dict[str, dict[str, Any]] = world["servers"]
         self.unresolvable = set(world.get("unresolvable", []))
@@ -293,6 +306,8 @@ class FediServer:
         self.w = world
 
     def handle(self, host: str, path: str) -> Response:
+        if path == "/.well-known/atproto-did" and host in self.w.well_known:
+            return Response(self.w.well_known[host] + "\n", 200, content_type="text/plain")
         server = self.w.servers.get(host)
         if server is None:
             return Response("<h1>Not Found</h1>", 404, content_type="text/html")
@@ -535,12 +550,14 @@ class Internet:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.proxy = ConnectProxy(self.port, lambda h: h in self.world.unresolvable)
+        self.dns = TxtServer(self.world.dns_txt)
         self.env = {
             "HTTPS_PROXY": self.proxy.url,
             "https_proxy": self.proxy.url,
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "REQUESTS_CA_BUNDLE": str(self.ca.ca_file),
+            "PASSERELLE_DNS_SERVERS": self.dns.address,
         }
 
     def _passthrough(self, app: Flask) -> Response:
@@ -551,6 +568,7 @@ class Internet:
         return FediServer(self.world).handle(host, full)
 
     def stop(self) -> None:
+        self.dns.stop()
         self.proxy.stop()
         self.server.shutdown()
         self.server.server_close()

@@ -274,6 +274,7 @@ class WorldBuilder:
         description: str = "",
         labels: tuple[str, ...] = (),
         links: tuple[str, ...] = (),
+        **extra: Any,
     ) -> dict[str, Any]:
         did = _did(handle + name)
         entry = {
@@ -283,6 +284,7 @@ class WorldBuilder:
             "description": description,
             "labels": list(labels),
             "links": list(links),
+            **extra,
         }
         self.bluesky[did] = entry
         return entry
@@ -386,6 +388,14 @@ class WorldBuilder:
         h = f"{slug}.net"
         self.add_bsky(h, name, self.bio())
         self.add_x("website-domain-handle", x, name, self.bio(), url=f"https://www.{h}/", bsky=h)
+
+    def case_domain_unindexed(self) -> None:
+        """A domain handle the AppView's index has not caught up with: proven by the domain."""
+        name, x, slug = self.person()
+        h = f"{slug}.org"
+        proof = self.rng.choice(["well-known", "dns"])
+        self.add_bsky(h, name, self.bio(), indexed=False, proof=proof)
+        self.add_x("domain-unindexed", x, name, self.bio(), url=f"https://{h}/", bsky=h)
 
     def case_website_employer(self) -> None:
         name, x, _ = self.person()
@@ -641,6 +651,7 @@ CASES: list[tuple[str, int]] = [
     ("bsky_url_link", 5),
     ("bsky_name_domain", 4),
     ("website_domain", 4),
+    ("domain_unindexed", 2),
     ("website_employer", 3),
     ("org_mention", 3),
     ("same_handle_same_name", 6),
