@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test test-deps lint bench setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,10 @@ run: setup
 lint: setup
 	$(PY) -m ruff check .
 
-test: setup
+test-deps:
+	bash scripts/test-deps.sh
+
+test: setup test-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

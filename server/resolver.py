@@ -373,8 +373,9 @@ def _is_cross(st: _State, clue: Clue) -> bool:
 
 
 def search_query(name: str) -> str | None:
-    """The display name as a search query: letters, digits and simple punctuation only."""
-    text = normalize(name)
+    """The display name as a search query: letters, digits and simple punctuation only,
+    lowercase (search is case-insensitive on the AppView, and some index handles only)."""
+    text = normalize(name).lower()
     kept = "".join(ch if (ch.isalnum() or ch in " -'.") else " " for ch in text)
     query = " ".join(kept.split())
     return query if len(query.replace(" ", "")) >= 3 else None

@@ -117,11 +117,11 @@ def test_name_search_only_for_the_unmatched(world_resolver: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "query"),
     [
-        ("Alice Martin 🦋", "Alice Martin"),
+        ("Alice Martin 🦋", "alice martin"),
         ("🌻", None),
         ("A.", None),
-        ("Jean-Luc (he/him)", "Jean-Luc he him"),
-        ("L'Équipe", "L'Équipe"),
+        ("Jean-Luc (he/him)", "jean-luc he him"),
+        ("L'Équipe", "l'équipe"),
         ("", None),
     ],
 )

@@ -31,6 +31,9 @@ DOMAIN_TTL = 6 * 3600
 DOMAIN_TIMEOUT = 3.0  # a personal website or DNS server that is slow is not worth waiting for
 
 
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 class AtprotoRequest(Request):
     """The SDK's request class, sending through our `requests` session (one HTTP layer)."""
 
@@ -59,9 +62,12 @@ class AtprotoRequest(Request):
             raise atproto_errors.InvokeTimeoutError from e
         except requests.RequestException as e:
             raise atproto_errors.NetworkError from e
+        # requests has already decoded the body: drop the headers that describe the wire form,
+        # or httpx would try to decompress it a second time.
+        headers = [(k, v) for k, v in r.headers.items() if k.lower() not in _WIRE_HEADERS]
         response = httpx.Response(
             r.status_code,
-            headers=list(r.headers.items()),
+            headers=headers,
             content=r.content,
             request=httpx.Request(method, url),
         )
@@ -127,9 +133,24 @@ class Bluesky:
         if hit is not MISSING:
             count(hits=1)
             return hit or None
-        did = self._did_from_https(domain) or self._did_from_dns(domain)
+        did = self._did_from_https(domain)
+        if did is None:
+            did, dns_answered = self._did_from_dns(domain)
+            if did is None and not dns_answered:
+                # No DNS from here (a proxy-only network, a resolver down): let the AppView
+                # resolve the handle; it checks DNS and HTTPS itself.
+                did = self._did_from_appview(domain)
         self.cache.set(key, did, DOMAIN_TTL)
         return did
+
+    def _did_from_appview(self, domain: str) -> str | None:
+        try:
+            response = self.client.com.atproto.identity.resolve_handle(params={"handle": domain})
+        except atproto_errors.BadRequestError:
+            return None  # "Unable to resolve handle"
+        except atproto_errors.AtProtocolError as e:
+            raise UpstreamUnavailable(f"appview resolveHandle: {type(e).__name__}") from e
+        return valid_did(str(response.did))
 
     def _did_from_https(self, domain: str) -> str | None:
         try:
@@ -144,12 +165,15 @@ class Bluesky:
             return None
         return valid_did(r.text.strip())
 
-    def _did_from_dns(self, domain: str) -> str | None:
+    def _did_from_dns(self, domain: str) -> tuple[str | None, bool]:
+        """The DID in `_atproto.DOMAIN` TXT, and whether a DNS server answered at all."""
         count(requests_=1)
         try:
             answer = self.dns.resolve(f"_atproto.{domain}", "TXT")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
+            return None, True
         except (dns.exception.DNSException, OSError, ValueError):
-            return None
+            return None, False
         dids = set()
         for record in answer:
             text = b"".join(record.strings).decode("utf-8", "replace").strip()
@@ -157,7 +181,7 @@ class Bluesky:
                 did = valid_did(text[4:])
                 if did:
                     dids.add(did)
-        return dids.pop() if len(dids) == 1 else None  # several DIDs: ambiguous, not proof
+        return (dids.pop() if len(dids) == 1 else None), True  # several DIDs: not proof
 
     # -- getProfiles ---------------------------------------------------------------------------
     def cached_profiles(

@@ -14,6 +14,7 @@ malformed JSON, a slow drip, or a dropped connection.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import threading
@@ -132,7 +133,13 @@ def _json(
     headers: dict[str, str] | None = None,
     content_type: str = "application/json; charset=utf-8",
 ) -> Response:
-    r = Response(json.dumps(data, ensure_ascii=False), status=status, content_type=content_type)
+    body = json.dumps(data, ensure_ascii=False).encode()
+    r = Response(body, status=status, content_type=content_type)
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 200:
+        # As the real servers do: compressed when the client accepts it.
+        r.set_data(gzip.compress(body))
+        r.headers["Content-Encoding"] = "gzip"
+        r.headers["Vary"] = "Accept-Encoding"
     for k, v in (headers or {}).items():
         r.headers[k] = v
     return r

@@ -1,0 +1,42 @@
+// Starts a real local AT Protocol network (@atproto/dev-env's TestNetwork: PLC directory, PDS,
+// AppView backed by PostgreSQL and Redis), seeds the accounts given as JSON on argv[2], prints
+// one JSON line with the URLs and DIDs, then runs until its standard input closes.
+// Needs DB_POSTGRES_URL and REDIS_HOST (set by tests/devenv.py).
+import { TestNetwork } from '@atproto/dev-env'
+
+const seed = JSON.parse(process.argv[2] || '{"accounts": []}')
+const network = await TestNetwork.create({ dbPostgresSchema: 'passerelle' })
+const sc = network.getSeedClient()
+const accounts = []
+for (const a of seed.accounts) {
+  const short = a.handle.split('.')[0]
+  const account = await sc.createAccount(short, {
+    handle: a.handle,
+    email: `${short}@example.test`,
+    password: a.password || 'hunter2-hunter2',
+  })
+  if (a.displayName !== undefined) {
+    // The profile record as the app writes it (no avatar: the npm package ships no images).
+    await sc.agent.app.bsky.actor.profile.create(
+      { repo: account.did },
+      { displayName: a.displayName, description: a.description || '', createdAt: new Date().toISOString() },
+      sc.getHeaders(account.did),
+    )
+  }
+  accounts.push({ handle: a.handle, did: account.did })
+}
+await network.processAll()
+process.stdout.write(JSON.stringify({
+  appview: network.bsky.url,
+  pds: network.pds.url,
+  plc: network.plc.url,
+  accounts,
+}) + '\n')
+
+const stop = async () => {
+  try { await network.close() } finally { process.exit(0) }
+}
+process.stdin.on('end', stop)
+process.stdin.on('close', stop)
+process.stdin.resume()
+process.on('SIGTERM', stop)
