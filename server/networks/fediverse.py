@@ -55,10 +55,45 @@ class Fediverse:
         self.timeout = timeout
         self._clients: dict[str, Mastodon] = {}
         self._lock = threading.Lock()
+        self._software: dict[str, str] = {}  # host → software ("" when not a server)
+        self._inflight: dict[str, threading.Event] = {}
 
     # -- the server ----------------------------------------------------------------------------
     def software(self, host: str) -> str | None:
-        """The server software's name (lowercase) from nodeinfo, or None when not a server."""
+        """The server software's name (lowercase) from nodeinfo, or None when not a server.
+
+        Asked once per host even when many accounts of a batch live there at the same time:
+        the first thread asks, the others wait for its answer (and it is kept in memory, so
+        even without a cache a host is asked once per process).
+        """
+        with self._lock:
+            if host in self._software:
+                count(hits=1)
+                return self._software[host] or None
+            flight = self._inflight.get(host)
+            leader = flight is None
+            if leader:
+                flight = self._inflight[host] = threading.Event()
+        assert flight is not None
+        if not leader:
+            flight.wait(self.timeout * 4)
+            with self._lock:
+                if host in self._software:
+                    count(hits=1)
+                    return self._software[host] or None
+            # the leader failed: ask ourselves (and raise as it did)
+        try:
+            name = self._software_uncached(host)
+            with self._lock:
+                self._software[host] = name or ""
+            return name
+        finally:
+            if leader:
+                with self._lock:
+                    self._inflight.pop(host, None)
+                flight.set()
+
+    def _software_uncached(self, host: str) -> str | None:
         key = "fedi:software:" + host
         hit = self.cache.get(key)
         if hit is not MISSING:
