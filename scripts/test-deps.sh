@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What the tests need beyond Python, installed once: PostgreSQL and Redis (Debian packages, for
-# the local AT Protocol network's AppView) and @atproto/dev-env with Node 22 (npm). Idempotent.
+# What the tests need beyond Python, installed once: Chromium, PostgreSQL and Redis (Debian
+# packages: the browser for the end-to-end tests, the servers for the local AT Protocol network's
+# AppView) and @atproto/dev-env with Node 22 (npm). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# A system Chromium for the end-to-end tests (Playwright's own download is not needed).
+if [ -z "${PASSERELLE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} (apt)"

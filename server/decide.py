@@ -5,8 +5,7 @@ The rules, in order of strength (MATCHING.md):
   profile names the destination as the person's own: in the display name, the website, a sole
   profile link, after a label such as 🦋 or "Mastodon:", or a mention whose name or handle is the
   person's (so "journalist at @lemonde.fr" does not make Le Monde the journalist's account).
-- `likely`: strong circumstantial evidence: the same handle and the same name, or a mention of an
-  account with a similar name.
+- `likely`: strong circumstantial evidence: the same handle and the same name.
 - `possible`: anything weaker (a name-search hit, the same handle alone, an unclaimed mention).
 Two accounts tied at the top of one network are ambiguous: both fall to `possible`.
 """
@@ -87,10 +86,10 @@ def _level(c: Candidate, aff: float, clue_claimed: bool, has_clue: bool) -> Leve
     if "reverse-link" in c.reasons and not (isinstance(c.profile, FediAccount) and c.profile.bot):
         return "confirmed"
     if has_clue:
+        # A mention is the person's own when the profile says so or the names agree; a name
+        # that is merely close ("Linh Laurent" for "Linh Lambert") is a colleague as often as not.
         if clue_claimed or aff >= SAME:
             return "confirmed"
-        if aff >= CLOSE:
-            return "likely"
         return "possible"
     if "same-handle" in c.reasons and "same-name" in c.reasons:
         return "likely"

@@ -337,6 +337,15 @@ CASES = [
         {"same-handle"},
     ),
     (
+        "unclaimed mention of a colleague with a close name",
+        Account("linhlambert", "Linh Lambert"),
+        [via_clue(fa("linhlaurent@piaille.fr", "Linh Laurent"))],
+        M,
+        "linhlaurent@piaille.fr",
+        "possible",
+        {"bio-handle"},
+    ),
+    (
         "unclaimed fedi handle, colleague",
         X,
         [via_clue(fa("bob@piaille.fr", "Bob Durand"))],

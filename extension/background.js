@@ -1,0 +1,127 @@
+// The only extension code that talks to the network: sends scanned lists to the companion
+// service in batches, retries what failed, keeps progress and results in storage (so a
+// restart of this worker, or of the browser, resumes where it stopped) and opens the results.
+'use strict';
+
+if (typeof importScripts === 'function' && !globalThis.PASSERELLE_CONFIG) {
+  importScripts('config.js'); // Chrome's service worker; Firefox lists config.js in the manifest
+}
+
+const api = globalThis.browser || globalThis.chrome;
+const CONFIG = globalThis.PASSERELLE_CONFIG;
+const RETRIES = 5;
+const running = new Set(); // list keys being resolved by this instance of the worker
+
+async function settings() {
+  const { settings: s } = await api.storage.local.get('settings');
+  return {
+    serviceUrl: (s && s.serviceUrl) || CONFIG.defaultServiceUrl,
+    networks: (s && Array.isArray(s.networks) && s.networks.length) ? s.networks : ['bluesky', 'mastodon'],
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function post(serviceUrl, path, body) {
+  const response = await fetch(serviceUrl.replace(/\/+$/, '') + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (_) {
+    data = null;
+  }
+  return { status: response.status, data };
+}
+
+class Refused extends Error {} // the service said no (4xx other than 429): retrying won't help
+
+// One batch, retried with backoff on network failures, 429s and 5xx.
+async function resolveBatch(cfg, accounts) {
+  let lastError = 'unknown';
+  for (let attempt = 0; attempt <= RETRIES; attempt++) {
+    let answer = null;
+    try {
+      answer = await post(cfg.serviceUrl, '/api/resolve', { accounts, networks: cfg.networks });
+    } catch (e) {
+      lastError = e && e.message ? e.message : String(e); // the service is not reachable
+    }
+    if (answer) {
+      const { status, data } = answer;
+      if (status === 200 && data && Array.isArray(data.results)) return data.results;
+      lastError = (data && data.error && data.error.message) || `HTTP ${status}`;
+      if (status >= 400 && status < 500 && status !== 429) throw new Refused(lastError);
+    }
+    await sleep(Math.min(30000, 1000 * 2 ** attempt));
+  }
+  throw new Error(lastError);
+}
+
+async function setJob(key, job) {
+  await api.storage.local.set({ [`job:${key}`]: { ...job, updatedAt: Date.now() } });
+}
+
+// Resolve every account of a scanned list that has no answer yet (or an upstream error).
+async function runJob(key, { openResults = true } = {}) {
+  if (running.has(key)) return;
+  running.add(key);
+  try {
+    const cfg = await settings();
+    const scanKey = `scan:${key}`;
+    const resultsKey = `results:${key}`;
+    const got = await api.storage.local.get([scanKey, resultsKey]);
+    const scan = got[scanKey];
+    if (!scan) return;
+    const results = got[resultsKey] || {};
+    const total = scan.order.length;
+    const todo = (retryErrors) => scan.order.filter((h) => !results[h] || (retryErrors && results[h].error));
+    const done = () => scan.order.filter((h) => results[h] && !results[h].error).length;
+    await setJob(key, { status: 'resolving', total, done: done(), networks: cfg.networks });
+    for (const pass of [false, true, true]) {
+      const pending = todo(pass);
+      if (!pending.length) break;
+      if (pass) await sleep(2000); // upstream errors: give the networks a moment
+      for (let i = 0; i < pending.length; i += CONFIG.batchSize) {
+        const handles = pending.slice(i, i + CONFIG.batchSize);
+        const answers = await resolveBatch(cfg, handles.map((h) => scan.accounts[h]));
+        answers.forEach((r, j) => { results[handles[j]] = r; });
+        await api.storage.local.set({ [resultsKey]: results });
+        await setJob(key, { status: 'resolving', total, done: done(), networks: cfg.networks });
+      }
+    }
+    await setJob(key, { status: 'done', total, done: done(), failed: todo(true).length, networks: cfg.networks });
+    if (openResults) await api.tabs.create({ url: api.runtime.getURL(`pages/results.html?list=${encodeURIComponent(key)}`) });
+  } catch (e) {
+    await setJob(key, { status: 'error', error: e && e.message ? e.message : String(e) });
+  } finally {
+    running.delete(key);
+  }
+}
+
+api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  if (!msg || typeof msg !== 'object') return false;
+  if (msg.type === 'resolve' && typeof msg.key === 'string') {
+    runJob(msg.key);
+    sendResponse({ ok: true });
+    return false;
+  }
+  if (msg.type === 'health') {
+    settings()
+      .then((cfg) => fetch((msg.url || cfg.serviceUrl).replace(/\/+$/, '') + '/api/health'))
+      .then((r) => r.json().then((body) => sendResponse({ ok: r.ok, body })))
+      .catch((e) => sendResponse({ ok: false, error: e && e.message }));
+    return true; // answered asynchronously
+  }
+  return false;
+});
+
+// A restarted worker (or browser) resumes the lists it was resolving.
+(async () => {
+  const all = await api.storage.local.get(null);
+  for (const [k, job] of Object.entries(all)) {
+    if (k.startsWith('job:') && job && job.status === 'resolving') runJob(k.slice(4), { openResults: true });
+  }
+})();

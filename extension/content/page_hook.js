@@ -1,0 +1,133 @@
+// Runs in the page's own world (manifest: "world": "MAIN"): observes the responses X's app
+// receives for the follow list and passes on what the DOM lacks (expanded bio links, the
+// website, the numeric id). It never sends a request of its own and never reads anything else.
+// If X changes this data, the DOM scan still works without it.
+(function () {
+  'use strict';
+  if (window.__passerelleHook) return;
+  window.__passerelleHook = true;
+
+  const LIST_OPS = /\/i\/api\/graphql\/[^/]+\/(Following|Followers|BlueVerifiedFollowers|FollowersYouKnow|ListMembers|VerifiedFollowers)\b/;
+
+  function get(obj, path) {
+    let cur = obj;
+    for (const k of path) {
+      if (cur == null) return undefined;
+      cur = cur[k];
+    }
+    return cur;
+  }
+
+  function urlsOf(list) {
+    return Array.isArray(list) ? list.filter((u) => u && typeof u === 'object') : [];
+  }
+
+  // One user result, read defensively: the shape moved in 2025 (core.*) and 2026 (profile_bio).
+  function readUser(result) {
+    if (!result || typeof result !== 'object') return null;
+    if (result.__typename === 'UserUnavailable') return null;
+    const legacy = result.legacy || {};
+    const core = result.core || {};
+    const handle = core.screen_name || legacy.screen_name;
+    if (!handle) return null;
+    const bio = result.profile_bio || {};
+    let description = bio.description ?? legacy.description ?? '';
+    const bioUrls = urlsOf(get(bio, ['entities', 'description', 'urls']) || get(legacy, ['entities', 'description', 'urls']));
+    const links = [];
+    for (const u of bioUrls) {
+      if (u.expanded_url) {
+        links.push(u.expanded_url);
+        if (u.url && u.display_url) description = description.split(u.url).join(u.display_url);
+      }
+    }
+    const siteUrls = urlsOf(get(legacy, ['entities', 'url', 'urls']));
+    const website = get(result, ['website', 'url']) || (siteUrls[0] && siteUrls[0].expanded_url) || legacy.url || null;
+    return {
+      handle,
+      id: result.rest_id || null,
+      name: core.name || legacy.name || '',
+      description,
+      links,
+      url: website,
+      follows_you: get(result, ['relationship_perspectives', 'followed_by']) ?? legacy.followed_by ?? null,
+    };
+  }
+
+  function usersFrom(json) {
+    const out = [];
+    const seen = new Set();
+    (function walk(node, depth) {
+      if (!node || typeof node !== 'object' || depth > 40) return;
+      if (Array.isArray(node)) {
+        for (const x of node) walk(x, depth + 1);
+        return;
+      }
+      if (node.user_results && node.user_results.result) {
+        const u = readUser(node.user_results.result);
+        if (u && !seen.has(u.handle.toLowerCase())) {
+          seen.add(u.handle.toLowerCase());
+          out.push(u);
+        }
+        return;
+      }
+      for (const k in node) walk(node[k], depth + 1);
+    })(json, 0);
+    return out;
+  }
+
+  function publish(url, text) {
+    const op = url.match(LIST_OPS);
+    if (!op) return;
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch (_) {
+      return;
+    }
+    const users = usersFrom(json);
+    if (!users.length) return;
+    const message = { source: 'passerelle-hook', op: op[1], users };
+    kept.push(message);
+    keptUsers += users.length;
+    while (keptUsers > MAX_KEPT && kept.length > 1) keptUsers -= kept.shift().users.length;
+    window.postMessage(message, window.location.origin);
+  }
+
+  // The first pages often arrive before the content script listens (it starts when the
+  // document is idle): keep what was seen and send it again when it asks.
+  const kept = [];
+  let keptUsers = 0;
+  const MAX_KEPT = 50000;
+  window.addEventListener('message', (ev) => {
+    if (ev.source !== window || !ev.data || ev.data.source !== 'passerelle-content' || ev.data.type !== 'replay') return;
+    for (const message of kept) window.postMessage(message, window.location.origin);
+  });
+
+  const origFetch = window.fetch;
+  window.fetch = async function (...args) {
+    const response = await origFetch.apply(this, args);
+    try {
+      const url = typeof args[0] === 'string' ? args[0] : (args[0] && args[0].url) || '';
+      if (LIST_OPS.test(url)) response.clone().text().then((t) => publish(url, t), () => {});
+    } catch (_) { /* never break the page */ }
+    return response;
+  };
+
+  const origOpen = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.__passerelleUrl = String(url);
+    return origOpen.call(this, method, url, ...rest);
+  };
+  const origSend = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    if (LIST_OPS.test(this.__passerelleUrl || '')) {
+      this.addEventListener('load', () => {
+        try {
+          if (this.responseType === '' || this.responseType === 'text') publish(this.__passerelleUrl, this.responseText);
+          else if (this.responseType === 'json') publish(this.__passerelleUrl, JSON.stringify(this.response));
+        } catch (_) { /* never break the page */ }
+      });
+    }
+    return origSend.apply(this, args);
+  };
+})();

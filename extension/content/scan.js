@@ -1,0 +1,233 @@
+// The scan of one follow list: scrolls by itself, reads every cell as it passes (the list is
+// virtualised and recycles its rows, so accounts are collected on the way, keyed by handle),
+// merges what the page hook saw of X's own responses, and saves the list as it grows, so a
+// reload, a crash or a restart of the extension loses nothing. No network here.
+'use strict';
+
+(function () {
+  const P = globalThis.Passerelle;
+  const S = P.selectors;
+  const api = globalThis.browser || globalThis.chrome;
+
+  const OPS = {
+    following: 'Following',
+    followers: 'Followers',
+    verified_followers: 'BlueVerifiedFollowers',
+    followers_you_follow: 'FollowersYouKnow',
+    list_members: 'ListMembers',
+  };
+  const SAVE_EVERY_MS = 400;
+  const IDLE_ROUNDS_AT_END = 4; // rounds with no new cell and no loading at the bottom: the end
+  const WAIT_MS = 1200; // longest wait for the page to react to a scroll
+  const LOAD_MS = 20000; // longest a load indicator may stay before we nudge again
+
+  // Hook data arrives by window messages from the page world, before or while we scan.
+  const hooked = new Map(); // op → Map(handleLower → user)
+  window.addEventListener('message', (ev) => {
+    const d = ev.data;
+    if (ev.source !== window || !d || d.source !== 'passerelle-hook' || !Array.isArray(d.users)) return;
+    const op = d.op || '*';
+    if (!hooked.has(op)) hooked.set(op, new Map());
+    const m = hooked.get(op);
+    for (const u of d.users) {
+      if (u && typeof u.handle === 'string') m.set(u.handle.toLowerCase(), u);
+    }
+  });
+
+  window.postMessage({ source: 'passerelle-content', type: 'replay' }, window.location.origin);
+
+  function hookUser(page, handleLower) {
+    const m = hooked.get(OPS[page.kind]) || hooked.get('*');
+    return m ? m.get(handleLower) : undefined;
+  }
+
+  P.storageKey = (page) => `scan:${page.key}`;
+
+  P.loadScan = async function loadScan(page) {
+    const key = P.storageKey(page);
+    const got = await api.storage.local.get(key);
+    return got[key] || null;
+  };
+
+  function merge(page, dom) {
+    const lower = dom.handle.toLowerCase();
+    const hook = hookUser(page, lower) || {};
+    // The DOM bio is what the person wrote as X shows it (emoji, cut links); the hook adds
+    // the full links and the website, which the DOM never shows.
+    return {
+      handle: dom.handle,
+      name: dom.name || hook.name || '',
+      bio: dom.bio || hook.description || '',
+      url: hook.url || null,
+      links: Array.isArray(hook.links) && hook.links.length ? hook.links : [],
+      id: dom.id || hook.id || null,
+      follows_you: dom.follows_you || hook.follows_you === true,
+    };
+  }
+
+  function listRoot() {
+    const col = document.querySelector(S.primaryColumn);
+    if (!col) return null;
+    return col.querySelector(S.listRegion) || col;
+  }
+
+  // Rows in list order: recycled rows sit anywhere in the DOM, so order by position on screen.
+  function cells(root) {
+    return [...root.querySelectorAll(S.cell)]
+      .filter((c) => !c.closest(S.sidebar))
+      .map((c) => ({ c, top: c.getBoundingClientRect().top }))
+      .sort((a, b) => a.top - b.top)
+      .map((x) => x.c);
+  }
+
+  function loading(root) {
+    return !!root.querySelector(S.progressbar);
+  }
+
+  function retryButton(root) {
+    for (const b of root.querySelectorAll(S.retryButton)) {
+      if (S.retryText.test((b.textContent || '').trim())) return b;
+    }
+    return null;
+  }
+
+  function atBottom() {
+    const doc = document.scrollingElement || document.documentElement;
+    return window.innerHeight + window.scrollY >= doc.scrollHeight - 4;
+  }
+
+  // Resolves when the list changes (rows added, moved or rewritten) or after `ms`.
+  function changeOrTimeout(root, ms) {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (changed) => {
+        if (done) return;
+        done = true;
+        obs.disconnect();
+        clearTimeout(timer);
+        resolve(changed);
+      };
+      const obs = new MutationObserver(() => setTimeout(() => finish(true), 30));
+      obs.observe(root, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['style'] });
+      const timer = setTimeout(() => finish(false), ms);
+    });
+  }
+
+  P.Scanner = class Scanner {
+    constructor(page, onProgress) {
+      this.page = page;
+      this.onProgress = onProgress || (() => {});
+      this.stopped = false;
+      this.state = null;
+      this.lastSave = 0;
+      this.dirty = false;
+    }
+
+    async init() {
+      const saved = await P.loadScan(this.page);
+      this.state = saved && saved.state !== 'done'
+        ? saved
+        : {
+            key: this.page.key, kind: this.page.kind, owner: this.page.owner,
+            url: location.href, startedAt: Date.now(), updatedAt: Date.now(),
+            state: 'scanning', order: [], accounts: {},
+          };
+      this.state.state = 'scanning';
+      await this.save(true);
+      return this;
+    }
+
+    count() {
+      return this.state ? this.state.order.length : 0;
+    }
+
+    harvest(root) {
+      let added = 0;
+      for (const cell of cells(root)) {
+        const dom = P.readCell(cell);
+        if (!dom) continue;
+        const lower = dom.handle.toLowerCase();
+        const account = merge(this.page, dom);
+        const old = this.state.accounts[lower];
+        if (!old) {
+          this.state.order.push(lower);
+          added++;
+        }
+        if (!old || JSON.stringify(old) !== JSON.stringify(account)) {
+          this.state.accounts[lower] = account;
+          this.dirty = true;
+        }
+      }
+      // Late hook data (links, website) for rows already read.
+      for (const lower of this.state.order) {
+        const acc = this.state.accounts[lower];
+        const hook = hookUser(this.page, lower);
+        if (hook && ((!acc.url && hook.url) || (!acc.links.length && hook.links && hook.links.length))) {
+          acc.url = acc.url || hook.url || null;
+          acc.links = acc.links.length ? acc.links : hook.links || [];
+          acc.id = acc.id || hook.id || null;
+          this.dirty = true;
+        }
+      }
+      return added;
+    }
+
+    async save(force) {
+      if (!this.state || (!force && (!this.dirty || Date.now() - this.lastSave < SAVE_EVERY_MS))) return;
+      this.state.updatedAt = Date.now();
+      this.lastSave = Date.now();
+      this.dirty = false;
+      await api.storage.local.set({ [P.storageKey(this.page)]: this.state, current: this.page.key });
+    }
+
+    stop() {
+      this.stopped = true;
+    }
+
+    // Scrolls to the end of the list; resolves with the final state.
+    async run() {
+      let idle = 0;
+      let root = listRoot();
+      while (!this.stopped) {
+        root = listRoot() || root;
+        if (!root) {
+          await new Promise((r) => setTimeout(r, 300));
+          continue;
+        }
+        const added = this.harvest(root);
+        this.onProgress(this.count());
+        await this.save(false);
+        const retry = retryButton(root);
+        if (retry) {
+          retry.click();
+          await changeOrTimeout(root, LOAD_MS);
+          idle = 0;
+          continue;
+        }
+        if (loading(root)) {
+          await changeOrTimeout(root, LOAD_MS);
+          idle = 0;
+          continue;
+        }
+        if (added) idle = 0;
+        if (atBottom()) {
+          if (++idle >= IDLE_ROUNDS_AT_END) break;
+          // Nudge: some lists only load more after a small scroll at the bottom.
+          window.scrollBy(0, -Math.min(200, window.innerHeight / 4));
+          await new Promise((r) => requestAnimationFrame(() => r()));
+          window.scrollTo(0, (document.scrollingElement || document.documentElement).scrollHeight);
+          await changeOrTimeout(root, WAIT_MS);
+          continue;
+        }
+        window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
+        await changeOrTimeout(root, WAIT_MS / 3);
+      }
+      root = listRoot() || root;
+      if (root) this.harvest(root);
+      this.state.state = this.stopped ? 'stopped' : 'done';
+      await this.save(true);
+      this.onProgress(this.count());
+      return this.state;
+    }
+  };
+})();

@@ -1,0 +1,259 @@
+// The results page: one row per X account beside its Bluesky and fediverse matches, with
+// levels, reasons on demand, other candidates, filters, search, selection and exports.
+// Everything from X or the networks is inserted as text (see `h` in common.js).
+'use strict';
+
+const PRESELECTED = new Set(['confirmed', 'likely']);
+const params = new URLSearchParams(location.search);
+const state = {
+  key: null,
+  scan: null,
+  results: {},
+  rows: [], // { handle, row, haystack, account, result }
+  selected: { bluesky: new Set(), mastodon: new Set() },
+  initialized: new Set(), // handles whose pre-selection was applied
+};
+
+function levelText(level) {
+  return t({ confirmed: 'levelConfirmed', likely: 'levelLikely', possible: 'levelPossible' }[level] || 'levelPossible');
+}
+
+function matchCell(net, handle, match, candidates) {
+  const td = h('td', { 'data-net': net });
+  if (!match) {
+    td.append(h('span', { class: 'none', text: t('noMatch') }));
+  } else {
+    const id = net === 'bluesky' ? match.handle : match.acct;
+    const box = h('input', {
+      type: 'checkbox', 'data-testid': `select-${net}`, 'aria-label': id,
+      checked: state.selected[net].has(handle),
+      onchange: (e) => {
+        if (e.target.checked) state.selected[net].add(handle);
+        else state.selected[net].delete(handle);
+        showSelected();
+      },
+    });
+    const url = safeUrl(match.url);
+    const label = url
+      ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': `${net}-link`, text: `@${id}` })
+      : h('span', { 'data-testid': `${net}-link`, text: `@${id}` });
+    const reasons = h('ul', { class: 'reasons', hidden: true, 'data-testid': `${net}-reasons` },
+      ...(match.reasons || []).map((r) => h('li', { text: r })));
+    const badge = h('button', {
+      type: 'button', class: `badge ${match.level}`, 'data-testid': `${net}-level`,
+      'data-level': match.level, title: t('reasonsLabel'), text: levelText(match.level),
+      onclick: () => { reasons.hidden = !reasons.hidden; },
+    });
+    const info = h('div', {},
+      h('div', { class: 'name', text: match.display_name || '' }),
+      h('div', { class: 'handle' }, label, match.bridged ? ' ' : null,
+        match.bridged ? h('span', { class: 'bridged', text: t('bridged') }) : null),
+      badge, reasons);
+    td.append(h('div', { class: 'match' }, box, info));
+  }
+  const others = (candidates && candidates[net]) || [];
+  if (others.length) {
+    td.append(h('details', { 'data-testid': `${net}-candidates` },
+      h('summary', { text: `${t('otherCandidates')} (${others.length})` }),
+      ...others.map((c) => {
+        const cid = net === 'bluesky' ? c.handle : c.acct;
+        const url = safeUrl(c.url);
+        return h('div', {},
+          url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `@${cid}` })
+            : h('span', { text: `@${cid}` }),
+          ` ${c.display_name || ''} · ${levelText(c.level)} · ${(c.reasons || []).join(', ')}`);
+      })));
+  }
+  return td;
+}
+
+function buildRow(handle) {
+  const account = state.scan.accounts[handle];
+  const result = state.results[handle] || null;
+  const xUrl = `https://x.com/${encodeURIComponent(account.handle)}`;
+  const who = h('td', {},
+    h('div', { class: 'who' },
+      h('div', { class: 'avatar', 'aria-hidden': 'true' }),
+      h('div', {},
+        h('div', { class: 'name', 'data-testid': 'x-name', text: account.name || account.handle }),
+        h('a', { class: 'handle', href: xUrl, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'x-handle', text: `@${account.handle}` }),
+        account.follows_you ? h('div', { class: 'handle', text: t('filterFollowsYou') }) : null,
+        result && result.error ? h('div', { class: 'error', 'data-testid': 'row-error', text: t('errorRow') }) : null)));
+  const bsky = result ? result.bluesky : null;
+  const masto = result ? result.mastodon : null;
+  if (result && !state.initialized.has(handle)) {
+    // Pre-select once, when the answer first arrives; later choices are the user's.
+    state.initialized.add(handle);
+    if (bsky && PRESELECTED.has(bsky.level)) state.selected.bluesky.add(handle);
+    if (masto && PRESELECTED.has(masto.level)) state.selected.mastodon.add(handle);
+  }
+  const row = h('tr', { 'data-testid': 'row', 'data-handle': account.handle },
+    who, matchCell('bluesky', handle, bsky, result && result.candidates),
+    matchCell('mastodon', handle, masto, result && result.candidates));
+  const haystack = [account.handle, account.name, bsky && bsky.handle, bsky && bsky.display_name,
+    masto && masto.acct, masto && masto.display_name].filter(Boolean).join(' ').toLowerCase();
+  return { handle, row, haystack, account, result };
+}
+
+function applyFilters() {
+  const q = document.getElementById('search').value.trim().toLowerCase();
+  const level = document.getElementById('level').value;
+  const net = document.getElementById('network').value;
+  const notFound = document.getElementById('notfound').checked;
+  const followsYou = document.getElementById('followsyou').checked;
+  for (const r of state.rows) {
+    const res = r.result || {};
+    const matches = net ? [res[net]] : [res.bluesky, res.mastodon];
+    let show = true;
+    if (q && !r.haystack.includes(q)) show = false;
+    if (show && level && !matches.some((m) => m && m.level === level)) show = false;
+    if (show && net && !level && !notFound && !res[net]) show = false;
+    if (show && notFound && matches.some((m) => m)) show = false;
+    if (show && followsYou && !r.account.follows_you) show = false;
+    r.row.hidden = !show;
+  }
+}
+
+function showCounts() {
+  const n = state.rows.length;
+  let b = 0;
+  let m = 0;
+  let none = 0;
+  for (const r of state.rows) {
+    const res = r.result || {};
+    if (res.bluesky) b++;
+    if (res.mastodon) m++;
+    if (r.result && !res.bluesky && !res.mastodon) none++;
+  }
+  document.getElementById('counts').textContent = t('countsSummary', [fmt(n), fmt(b), fmt(m), fmt(none)]);
+}
+
+function showSelected() {
+  document.getElementById('selected').textContent =
+    t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
+}
+
+function render() {
+  const tbody = document.getElementById('rows');
+  tbody.textContent = '';
+  state.rows = [];
+  const frag = document.createDocumentFragment();
+  for (const handle of state.scan.order) {
+    const r = buildRow(handle);
+    state.rows.push(r);
+    frag.appendChild(r.row);
+  }
+  tbody.appendChild(frag);
+  showCounts();
+  showSelected();
+  applyFilters();
+}
+
+// -- exports ---------------------------------------------------------------------------------
+function csvCell(v) {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function fileStem() {
+  return `passerelle-${(state.key || 'list').replace(/[^a-z0-9_-]+/gi, '-')}`;
+}
+
+function exportMastodon() {
+  const lines = ['Account address,Show boosts,Notify on new posts,Languages'];
+  const seen = new Set();
+  for (const r of state.rows) {
+    const m = r.result && r.result.mastodon;
+    if (!m || !state.selected.mastodon.has(r.handle) || seen.has(m.acct)) continue;
+    seen.add(m.acct);
+    lines.push(`${csvCell(m.acct)},true,false,`);
+  }
+  download(`${fileStem()}-mastodon.csv`, 'text/csv', lines.join('\n') + '\n');
+}
+
+function exportJson() {
+  const results = state.rows.map((r) => ({
+    x: r.account,
+    result: r.result,
+    selected: { bluesky: state.selected.bluesky.has(r.handle), mastodon: state.selected.mastodon.has(r.handle) },
+  }));
+  download(`${fileStem()}.json`, 'application/json',
+    JSON.stringify({ list: state.key, exported_at: new Date().toISOString(), results }, null, 2));
+}
+
+function exportCsv() {
+  const header = ['x_handle', 'x_name', 'follows_you', 'bluesky_handle', 'bluesky_level', 'bluesky_reasons',
+    'bluesky_url', 'bluesky_selected', 'mastodon_acct', 'mastodon_level', 'mastodon_reasons', 'mastodon_url',
+    'mastodon_bridged', 'mastodon_selected', 'error'];
+  const lines = [header.join(',')];
+  for (const r of state.rows) {
+    const res = r.result || {};
+    const b = res.bluesky || {};
+    const m = res.mastodon || {};
+    lines.push([r.account.handle, r.account.name, r.account.follows_you ? 'true' : 'false',
+      b.handle, b.level, (b.reasons || []).join(' '), b.url, state.selected.bluesky.has(r.handle) ? 'true' : '',
+      m.acct, m.level, (m.reasons || []).join(' '), m.url, res.mastodon ? String(!!m.bridged) : '',
+      state.selected.mastodon.has(r.handle) ? 'true' : '', res.error ? res.error.code : ''].map(csvCell).join(','));
+  }
+  download(`${fileStem()}.csv`, 'text/csv', lines.join('\n') + '\n');
+}
+
+// -- loading ---------------------------------------------------------------------------------
+async function load() {
+  translatePage();
+  const { current } = await api.storage.local.get('current');
+  state.key = params.get('list') || current || null;
+  if (!state.key) {
+    document.getElementById('empty').hidden = false;
+    return;
+  }
+  const scanKey = `scan:${state.key}`;
+  const resultsKey = `results:${state.key}`;
+  const jobKey = `job:${state.key}`;
+  const got = await api.storage.local.get([scanKey, resultsKey, jobKey]);
+  state.scan = got[scanKey];
+  if (!state.scan) {
+    document.getElementById('empty').hidden = false;
+    return;
+  }
+  state.results = got[resultsKey] || {};
+  render();
+  showJob(got[jobKey]);
+  let timer = null;
+  api.storage.onChanged.addListener((changes, area) => {
+    if (area !== 'local') return;
+    if (changes[jobKey]) showJob(changes[jobKey].newValue);
+    if (changes[resultsKey]) {
+      state.results = changes[resultsKey].newValue || {};
+      clearTimeout(timer);
+      timer = setTimeout(render, 300);
+    }
+  });
+}
+
+function showJob(job) {
+  const p = document.getElementById('progress');
+  if (job && job.status === 'resolving') {
+    p.hidden = false;
+    p.textContent = t('stillResolving', [fmt(job.done), fmt(job.total)]);
+  } else {
+    p.hidden = true;
+  }
+}
+
+for (const id of ['search', 'level', 'network', 'notfound', 'followsyou']) {
+  document.getElementById(id).addEventListener(id === 'search' ? 'input' : 'change', applyFilters);
+}
+document.getElementById('export-mastodon').addEventListener('click', exportMastodon);
+document.getElementById('export-json').addEventListener('click', exportJson);
+document.getElementById('export-csv').addEventListener('click', exportCsv);
+load();

@@ -1,0 +1,67 @@
+"""Small helpers for the end-to-end tests: storage reads, waiting, and expected values."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.standins.xcom import x_side
+
+
+def storage(page: Any, key: str) -> Any:
+    """One value of the extension's chrome.storage.local, read from an extension page."""
+    return page.evaluate("k => chrome.storage.local.get(k).then(x => x[k] ?? null)", key)
+
+
+def wait_for(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `fn` until it returns something truthy (the state lives in storage, not the DOM)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def shown_bio(account: dict[str, Any], index: int) -> str:
+    """The bio as X shows it: the raw description with each t.co link in its display form."""
+    xs = x_side(account, index)
+    text = xs["description"]
+    for u in xs["urls"]:
+        text = text.replace(u["url"], u["display_url"])
+    return re.sub(r"[ \t]+\n", "\n", text).strip()
+
+
+def expected_sent(account: dict[str, Any], index: int) -> dict[str, Any]:
+    """What the extension must send for an account of the imitation's list."""
+    return {
+        "handle": account["handle"],
+        "name": account.get("name") or "",
+        "bio": shown_bio(account, index),
+        "url": account.get("url") or None,
+        "links": list(account.get("links") or []),
+        "id": str(account["id"]),
+        "follows_you": bool(account.get("follows_you")),
+    }
+
+
+ROWS_JS = """() => [...document.querySelectorAll('[data-testid=row]')].map(r => {
+  const cell = (net) => {
+    const link = r.querySelector(`[data-testid=${net}-link]`);
+    const level = r.querySelector(`[data-testid=${net}-level]`);
+    const box = r.querySelector(`[data-testid=select-${net}]`);
+    return link ? { id: link.textContent.replace(/^@/, ''), level: level.dataset.level,
+                    selected: box.checked } : null;
+  };
+  return { handle: r.dataset.handle, hidden: r.hidden,
+           name: r.querySelector('[data-testid=x-name]').textContent,
+           bluesky: cell('bluesky'), mastodon: cell('mastodon') };
+})"""
+
+
+def result_rows(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate(ROWS_JS)

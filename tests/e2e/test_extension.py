@@ -1,0 +1,176 @@
+"""The whole journey in a real Chromium with the built extension: click the button on an x.com
+follow list, let it scroll and read everything, resolve through the real service, and check
+what arrived, what the results page shows, and what the exports hold."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser import extension_context
+from tests.e2e.conftest import Recorder
+from tests.e2e.helpers import expected_sent, result_rows, storage
+from tests.evaluation import PRESELECTED
+from tests.standins.xcom import SIDEBAR, XCom, XList
+
+LIST = "/owner/following"
+KEY = "owner/following"
+
+
+def scan_state(page: Any) -> Any:
+    return storage(page, f"scan:{KEY}")
+
+
+def test_full_list_scanned_resolved_and_shown(
+    playwright: Any,
+    extension_dir: Any,
+    recorder: Recorder,
+    e2e_world: dict[str, Any],
+    accounts: list[dict[str, Any]],
+) -> None:
+    recorder.clear()
+    assert len(accounts) >= 1000
+    xlist = XList(LIST, accounts, fail_pages={3}, latency_ms=60)
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([xlist]).install(ctx)
+        page = ctx.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"https://x.com{LIST}")
+        button = page.get_by_test_id("passerelle-scan")
+        expect(button).to_be_visible()
+        with ctx.expect_page(timeout=240_000) as opened:
+            button.click()
+            expect(page.get_by_test_id("passerelle-overlay")).to_be_visible()
+        results = opened.value
+        assert results.url.startswith(f"chrome-extension://{ext_id}/pages/results.html")
+        results.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        expect(results.get_by_test_id("row")).to_have_count(len(accounts), timeout=30_000)
+        rows = result_rows(results)
+        counts = results.get_by_test_id("counts").inner_text()
+        hostile_row = results.locator('[data-handle="hostile_bio"] [data-testid=x-name]')
+        expect(hostile_row).to_have_text("<b>Bold</b> <img src=x onerror=alert(1)>")
+        scan = scan_state(results)
+        assert xlist.failed == {3}  # the failed load was retried by clicking X's Retry
+
+    # Everything arrived intact at the service, once each, in list order.
+    sent = recorder.accounts()
+    assert [a["handle"] for a in sent] == [a["handle"] for a in accounts]
+    for i, (got, acc) in enumerate(zip(sent, accounts, strict=True)):
+        want = expected_sent(acc, i)
+        assert {k: got.get(k) for k in want} == want, acc["handle"]
+    # The sidebar's "Who to follow" accounts were never collected.
+    assert not {s["handle"].lower() for s in SIDEBAR} & set(scan["order"])
+    assert scan["state"] == "done"
+
+    # The results page shows the right match with the right level, and pre-selects only
+    # confirmed and likely matches.
+    truth = {a["handle"]: a for a in e2e_world["accounts"]}
+    wrong = []
+    for row in rows:
+        acc = truth[row["handle"]]
+        for net in ("bluesky", "mastodon"):
+            cell = row[net]
+            if cell and cell["selected"]:
+                assert cell["level"] in PRESELECTED
+                if cell["id"] != acc["expect"][net]:
+                    wrong.append((row["handle"], net, cell))
+            if acc["findable"][net]:
+                assert cell and cell["id"] == acc["expect"][net] and cell["selected"], (
+                    row["handle"],
+                    net,
+                    cell,
+                )
+    assert not wrong, wrong[:5]
+    assert f"{len(accounts):,}" in counts
+    assert not dialogs  # no script from a bio or name ever ran
+
+
+def test_exports(
+    playwright: Any,
+    extension_dir: Any,
+    recorder: Recorder,
+    e2e_world: dict[str, Any],
+    accounts: list[dict[str, Any]],
+) -> None:
+    part = accounts[:150]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        files = {}
+        for name in ("export-mastodon", "export-json", "export-csv"):
+            with results.expect_download() as dl:
+                results.get_by_test_id(name).click()
+            files[name] = (
+                dl.value.suggested_filename,
+                open(dl.value.path(), encoding="utf-8").read(),
+            )
+    truth = {a["handle"]: a for a in e2e_world["accounts"][:150]}
+    name, mastodon = files["export-mastodon"]
+    assert name.endswith("-mastodon.csv")
+    lines = mastodon.splitlines()
+    assert lines[0] == "Account address,Show boosts,Notify on new posts,Languages"
+    expected = {a["expect"]["mastodon"] for a in truth.values() if a["findable"]["mastodon"]}
+    assert {line.split(",")[0] for line in lines[1:]} == expected
+    assert all(line.endswith(",true,false,") for line in lines[1:])
+    _, text = files["export-json"]
+    data = json.loads(text)
+    assert [r["x"]["handle"] for r in data["results"]] == [a["handle"] for a in part]
+    assert all("result" in r and "selected" in r for r in data["results"])
+    _, text = files["export-csv"]
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [r["x_handle"] for r in table] == [a["handle"] for a in part]
+    for r in table:
+        acc = truth[r["x_handle"]]
+        if acc["findable"]["bluesky"]:
+            assert r["bluesky_handle"] == acc["expect"]["bluesky"]
+            assert r["bluesky_selected"] == "true"
+
+
+def test_filters_and_search(
+    playwright: Any, extension_dir: Any, accounts: list[dict[str, Any]]
+) -> None:
+    part = accounts[:120]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        results = opened.value
+        rows = results.get_by_test_id("row")
+        expect(rows).to_have_count(len(part))
+        target = part[7]
+        results.get_by_test_id("search").fill(target["handle"][:-1].upper())
+        visible = [r for r in result_rows(results) if not r["hidden"]]
+        assert target["handle"] in {r["handle"] for r in visible}
+        assert len(visible) < len(part)
+        results.get_by_test_id("search").fill("")
+        results.get_by_test_id("filter-level").select_option("confirmed")
+        for r in result_rows(results):
+            levels = {c["level"] for c in (r["bluesky"], r["mastodon"]) if c}
+            assert r["hidden"] != ("confirmed" in levels)
+        results.get_by_test_id("filter-level").select_option("")
+        results.get_by_test_id("filter-notfound").check()
+        for r in result_rows(results):
+            assert r["hidden"] == bool(r["bluesky"] or r["mastodon"])
+        results.get_by_test_id("filter-notfound").uncheck()
+        results.get_by_test_id("filter-followsyou").check()
+        follows = {a["handle"] for a in part if a["follows_you"]}
+        assert {r["handle"] for r in result_rows(results) if not r["hidden"]} == follows
+        # reasons on demand
+        results.get_by_test_id("filter-followsyou").uncheck()
+        first = results.locator("[data-testid=bluesky-level]").first
+        reasons = results.locator("[data-testid=bluesky-reasons]").first
+        expect(reasons).to_be_hidden()
+        first.click()
+        expect(reasons).to_be_visible()

@@ -1,0 +1,291 @@
+"""A faithful local imitation of an x.com follow list, served to Chromium by `context.route`.
+
+What the scanner meets on x.com (X_PAGE.md): a single-page app whose list is virtualised
+(only rows near the viewport exist, rows are recycled and their DOM order does not follow their
+position), pages of users arriving by XHR from `/i/api/graphql/<id>/Following` in X's own
+response shape (the 2025 `core` shape, the older `legacy` one and the 2026 `profile_bio` one,
+mixed), a progress bar while loading, emoji drawn as images, t.co links cut with "…", mentions,
+hashtags, the hidden "Click to Unfollow" text, a sidebar of other accounts, a failed load with a
+Retry button, and the end of the list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+HERE = Path(__file__).resolve().parent
+QUERY_ID = "pBm1kQ4Gl8lQqYQ4ZrXUAw"
+PAGE_SIZE = 50
+SIDEBAR = [
+    {
+        "handle": "whotofollow1",
+        "name": "Suggested One",
+        "bio": "Not in the list 🦋 @suggested.bsky.social",
+    },
+    {"handle": "whotofollow2", "name": "Suggested Two", "bio": "Also not in the list"},
+]
+
+
+def user_id(path: str) -> str:
+    """A stable numeric id for the list's owner (X's variables name the user, not the path)."""
+    return str(int.from_bytes(path.rstrip("/").lower().encode(), "big") % 10**12 + 10**6)
+
+
+def display_url(url: str) -> str:
+    """X's display form of a link: no scheme, no www, cut after 25 characters with "…"."""
+    shown = re.sub(r"^https?://(www\.)?", "", url)
+    return shown if len(shown) <= 25 else shown[:25] + "…"
+
+
+def x_side(account: dict[str, Any], index: int) -> dict[str, Any]:
+    """The account as X stores it: raw description with t.co links and their entities.
+
+    The bio X shows (the API's `bio`) is the description with each t.co link replaced by its
+    display form; for the world's accounts the display form already in the bio is kept.
+    """
+    bio = account.get("bio") or ""
+    description = bio
+    urls = []
+    for j, link in enumerate(account.get("links") or []):
+        tco = f"https://t.co/b{index:05d}{j}"
+        shown = None
+        for m in re.finditer(r"\S+…", description):
+            fragment = m.group(0)
+            if fragment.rstrip("…") and link.split("://", 1)[-1].startswith(
+                fragment.rstrip("…").removeprefix("www.")
+            ):
+                shown = fragment
+                break
+        if shown is None:
+            shown = display_url(link)
+            description = (description + " " + tco).strip()
+        else:
+            description = description.replace(shown, tco, 1)
+        urls.append({"url": tco, "expanded_url": link, "display_url": shown, "indices": [0, 0]})
+    site = None
+    if account.get("url"):
+        site = {
+            "url": f"https://t.co/w{index:05d}",
+            "expanded_url": account["url"],
+            "display_url": display_url(account["url"]),
+            "indices": [0, 23],
+        }
+    return {"description": description, "urls": urls, "site": site}
+
+
+def user_result(account: dict[str, Any], index: int) -> dict[str, Any]:
+    """One `user_results.result`, in one of the three shapes X has used."""
+    xs = x_side(account, index)
+    rest_id = str(account.get("id") or 10**9 + index)
+    shape = index % 3
+    legacy: dict[str, Any] = {
+        "description": xs["description"],
+        "entities": {"description": {"urls": xs["urls"]}},
+        "followers_count": 100 + index,
+        "friends_count": 50,
+        "url": xs["site"]["url"] if xs["site"] else None,
+    }
+    if xs["site"]:
+        legacy["entities"]["url"] = {"urls": [xs["site"]]}
+    result: dict[str, Any] = {
+        "__typename": "User",
+        "id": f"VXNlcjox{rest_id}",
+        "rest_id": rest_id,
+        "is_blue_verified": index % 7 == 0,
+        "avatar": {"image_url": f"https://pbs.twimg.com/profile_images/{rest_id}/a_normal.jpg"},
+        "relationship_perspectives": {
+            "following": True,
+            "followed_by": bool(account.get("follows_you")),
+        },
+    }
+    if shape == 0:  # 2025: names under core
+        result["core"] = {
+            "created_at": "Tue Mar 01 10:00:00 +0000 2011",
+            "name": account.get("name") or "",
+            "screen_name": account["handle"],
+        }
+        result["legacy"] = legacy
+    elif shape == 1:  # before June 2025: everything under legacy
+        legacy.update(
+            {
+                "name": account.get("name") or "",
+                "screen_name": account["handle"],
+                "followed_by": bool(account.get("follows_you")),
+            }
+        )
+        result["legacy"] = legacy
+        del result["relationship_perspectives"]
+    else:  # 2026: profile_bio and website
+        result["core"] = {"name": account.get("name") or "", "screen_name": account["handle"]}
+        result["profile_bio"] = {
+            "description": xs["description"],
+            "entities": {"description": {"urls": xs["urls"]}},
+        }
+        result["legacy"] = {"followers_count": 100 + index}
+        if xs["site"]:
+            result["website"] = {"url": xs["site"]["expanded_url"]}
+    return result
+
+
+def timeline_page(accounts: list[dict[str, Any]], start: int, op: str) -> dict[str, Any]:
+    chunk = accounts[start : start + PAGE_SIZE]
+    entries: list[dict[str, Any]] = [
+        {
+            "entryId": f"user-{start + i}",
+            "sortIndex": str(10**18 - start - i),
+            "content": {
+                "entryType": "TimelineTimelineItem",
+                "__typename": "TimelineTimelineItem",
+                "itemContent": {
+                    "itemType": "TimelineUser",
+                    "__typename": "TimelineUser",
+                    "user_results": {"result": user_result(a, start + i)},
+                    "userDisplayType": "User",
+                },
+            },
+        }
+        for i, a in enumerate(chunk)
+    ]
+    nxt = start + PAGE_SIZE
+    entries.append(
+        {
+            "entryId": f"cursor-bottom-{nxt}",
+            "sortIndex": "0",
+            "content": {
+                "entryType": "TimelineTimelineCursor",
+                "__typename": "TimelineTimelineCursor",
+                "value": f"{nxt}|{'end' if nxt >= len(accounts) else 'more'}",
+                "cursorType": "Bottom",
+            },
+        }
+    )
+    timeline = {
+        "timeline": {
+            "instructions": [
+                {"type": "TimelineClearCache"},
+                {"type": "TimelineAddEntries", "entries": entries},
+            ]
+        }
+    }
+    if op == "ListMembers":
+        return {"data": {"list": {"members_timeline": timeline}}}
+    return {"data": {"user": {"result": {"__typename": "User", "timeline": timeline}}}}
+
+
+@dataclass
+class XList:
+    """One list served by the imitation, and what happened while serving it."""
+
+    path: str  # "/owner/following"
+    accounts: list[dict[str, Any]]
+    fail_pages: set[int] = field(default_factory=set)  # page numbers failing once (503)
+    latency_ms: int = 150
+    requests: int = 0
+    failed: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def op(self) -> str:
+        kind = self.path.rstrip("/").rsplit("/", 1)[-1]
+        return {
+            "following": "Following",
+            "followers": "Followers",
+            "verified_followers": "BlueVerifiedFollowers",
+            "members": "ListMembers",
+        }.get(kind, "Following")
+
+
+class XCom:
+    """Serves x.com for a Playwright context: the app shell, its script, and the list data."""
+
+    def __init__(self, lists: list[XList]) -> None:
+        self.lists = {x.path.lower(): x for x in lists}
+        self.by_user_id = {user_id(x.path): x for x in lists}
+        self.shell = (HERE / "shell.html").read_text(encoding="utf-8")
+        self.script = (HERE / "xcom.js").read_text(encoding="utf-8")
+
+    def install(self, context: Any) -> None:
+        context.route(re.compile(r"^https://(mobile\.)?(x|twitter)\.com/.*"), self._handle)
+        context.route(re.compile(r"^https://(abs-0|pbs|abs)\.twimg\.com/.*"), self._image)
+
+    def _image(self, route: Any) -> None:
+        if route.request.url.endswith(".svg"):
+            route.fulfill(
+                status=200,
+                content_type="image/svg+xml",
+                body='<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 36 36">'
+                '<circle cx="18" cy="18" r="16" fill="#fc0"/></svg>',
+            )
+        else:
+            route.fulfill(
+                status=200,
+                content_type="image/gif",
+                body=b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!"
+                b"\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00"
+                b"\x00\x02\x02D\x01\x00;",
+            )
+
+    def _handle(self, route: Any) -> None:
+        url = urlsplit(route.request.url)
+        if url.path == "/__xcom.js":
+            route.fulfill(status=200, content_type="application/javascript", body=self.script)
+            return
+        m = re.match(r"^/i/api/graphql/[^/]+/(\w+)$", url.path)
+        if m:
+            self._graphql(route, url)
+            return
+        x = self.lists.get(url.path.rstrip("/").lower())
+        config = {
+            "path": url.path,
+            "known": x is not None,
+            "userId": user_id(url.path),
+            "latencyMs": x.latency_ms if x else 0,
+            "queryId": QUERY_ID,
+            "op": x.op if x else "Following",
+            "sidebar": SIDEBAR,
+            "title": url.path.strip("/"),
+        }
+        body = self.shell.replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+
+    def _graphql(self, route: Any, url: Any) -> None:
+        q = parse_qs(url.query)
+        try:
+            variables = json.loads(q.get("variables", ["{}"])[0])
+        except ValueError:
+            route.fulfill(status=400, body="{}")
+            return
+        x = self.by_user_id.get(str(variables.get("userId") or variables.get("listId") or ""))
+        if x is None:
+            route.fulfill(
+                status=404,
+                content_type="application/json",
+                body='{"errors":[{"message":"not found"}]}',
+            )
+            return
+        cursor = str(variables.get("cursor") or "0|more")
+        start = int(cursor.split("|", 1)[0])
+        page = start // PAGE_SIZE
+        with x.lock:
+            x.requests += 1
+            fail = page in x.fail_pages and page not in x.failed
+            if fail:
+                x.failed.add(page)
+        if fail:
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                body='{"errors":[{"message":"Over capacity","code":130}]}',
+            )
+            return
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps(timeline_page(x.accounts, start, x.op), ensure_ascii=False),
+        )
