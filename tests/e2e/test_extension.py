@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -112,7 +113,7 @@ def test_exports(
                 results.get_by_test_id(name).click()
             files[name] = (
                 dl.value.suggested_filename,
-                open(dl.value.path(), encoding="utf-8").read(),
+                Path(dl.value.path()).read_text(encoding="utf-8"),
             )
     truth = {a["handle"]: a for a in e2e_world["accounts"][:150]}
     name, mastodon = files["export-mastodon"]
