@@ -103,8 +103,8 @@ async function runJob(key, { openResults = true } = {}) {
 
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (!msg || typeof msg !== 'object') return false;
-  if (msg.type === 'resolve' && typeof msg.key === 'string') {
-    runJob(msg.key);
+  if ((msg.type === 'resolve' || msg.type === 'resume') && typeof msg.key === 'string') {
+    runJob(msg.key, { openResults: msg.type === 'resolve' });
     sendResponse({ ok: true });
     return false;
   }
@@ -118,10 +118,13 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return false;
 });
 
-// A restarted worker (or browser) resumes the lists it was resolving.
-(async () => {
+// A restarted worker (or browser) resumes the lists it was resolving. The worker is woken by
+// any event: the browser starting, a message from the results page or the overlay.
+async function resumeAll() {
   const all = await api.storage.local.get(null);
   for (const [k, job] of Object.entries(all)) {
-    if (k.startsWith('job:') && job && job.status === 'resolving') runJob(k.slice(4), { openResults: true });
+    if (k.startsWith('job:') && job && job.status === 'resolving') runJob(k.slice(4), { openResults: false });
   }
-})();
+}
+api.runtime.onStartup.addListener(resumeAll);
+resumeAll();

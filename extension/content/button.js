@@ -51,7 +51,8 @@
     if (button) button.disabled = true;
     const overlay = new P.Overlay(() => running && running.stop());
     try {
-      running = await new P.Scanner(page, (n) => overlay.scanning(n)).init();
+      running = await new P.Scanner(page, (n) => overlay.scanning(n),
+        (paused) => (paused ? overlay.paused() : overlay.scanning(running.count()))).init();
       const state = await running.run();
       overlay.resolving(0, state.order.length);
       await api.runtime.sendMessage({ type: 'resolve', key: page.key });

@@ -44,6 +44,10 @@
       this.text.textContent = t('resolvingProgress', [fmt(done), fmt(total)]);
     }
 
+    paused() {
+      this.text.textContent = t('scanPaused');
+    }
+
     message(text) {
       this.stopBtn.hidden = true;
       this.text.textContent = text;

@@ -113,10 +113,27 @@
     });
   }
 
+  // A hidden tab renders nothing (X draws rows on scroll, in the rendering step): scrolling
+  // there would skip rows. Wait until the tab is shown again.
+  function whenVisible() {
+    if (!document.hidden) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const on = () => {
+        if (document.hidden) return;
+        document.removeEventListener('visibilitychange', on);
+        resolve(true);
+      };
+      document.addEventListener('visibilitychange', on);
+    });
+  }
+
   P.Scanner = class Scanner {
-    constructor(page, onProgress) {
+    constructor(page, onProgress, onPaused) {
       this.page = page;
       this.onProgress = onProgress || (() => {});
+      this.onPaused = onPaused || (() => {});
+      this.gap = false;
+      this.scrolled = false;
       this.stopped = false;
       this.state = null;
       this.lastSave = 0;
@@ -143,10 +160,14 @@
 
     harvest(root) {
       let added = 0;
+      let known = 0;
+      let seen = 0;
       for (const cell of cells(root)) {
         const dom = P.readCell(cell);
         if (!dom) continue;
+        seen++;
         const lower = dom.handle.toLowerCase();
+        if (this.state.accounts[lower]) known++;
         const account = merge(this.page, dom);
         const old = this.state.accounts[lower];
         if (!old) {
@@ -158,6 +179,9 @@
           this.dirty = true;
         }
       }
+      // Rows on screen but none read before, while the list already has some: the scroll
+      // overshot (the page did not draw in time). `run` steps back.
+      this.gap = seen > 0 && known === 0 && this.state.order.length > added && this.scrolled;
       // Late hook data (links, website) for rows already read.
       for (const lower of this.state.order) {
         const acc = this.state.accounts[lower];
@@ -210,6 +234,19 @@
           continue;
         }
         if (added) idle = 0;
+        if (document.hidden) {
+          this.onPaused(true);
+          await whenVisible();
+          this.onPaused(false);
+          continue;
+        }
+        if (this.gap) {
+          // The last scroll went past rows that were never drawn: go back and read them.
+          this.gap = false;
+          window.scrollBy(0, -window.innerHeight / 2);
+          await changeOrTimeout(root, WAIT_MS);
+          continue;
+        }
         if (atBottom()) {
           if (++idle >= IDLE_ROUNDS_AT_END) break;
           // Nudge: some lists only load more after a small scroll at the bottom.
@@ -220,6 +257,7 @@
           continue;
         }
         window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
+        this.scrolled = true;
         await changeOrTimeout(root, WAIT_MS / 3);
       }
       root = listRoot() || root;

@@ -242,6 +242,11 @@ async function load() {
 
 function showJob(job) {
   const p = document.getElementById('progress');
+  if (job && job.status === 'resolving' && !state.resumeAsked) {
+    // Wakes the background if it was stopped mid-way; it carries on where it stopped.
+    state.resumeAsked = true;
+    api.runtime.sendMessage({ type: 'resume', key: state.key });
+  }
   if (job && job.status === 'resolving') {
     p.hidden = false;
     p.textContent = t('stillResolving', [fmt(job.done), fmt(job.total)]);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class Recorder:
         self.target = target.rstrip("/")
         self.bodies: list[dict[str, Any]] = []
         self.fail_next = 0  # answer that many requests with 503 (the service "down")
+        self.delay = 0.0  # seconds added before relaying each resolve request (a slow service)
         self.lock = threading.Lock()
         recorder = self
 
@@ -50,6 +52,9 @@ class Recorder:
                         return
                     if method == "POST" and self.path == "/api/resolve" and body:
                         recorder.bodies.append(json.loads(body))
+                    delay = recorder.delay if self.path == "/api/resolve" else 0.0
+                if delay:
+                    time.sleep(delay)
                 headers = {
                     k: v
                     for k, v in self.headers.items()
@@ -99,6 +104,7 @@ class Recorder:
         with self.lock:
             self.bodies.clear()
             self.fail_next = 0
+            self.delay = 0.0
 
     def stop(self) -> None:
         self.server.shutdown()

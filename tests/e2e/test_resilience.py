@@ -1,0 +1,152 @@
+"""Nothing is lost: a page reload mid-scan, the service worker stopped mid-way, the service
+down for a while; and the button follows X's in-app navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser import extension_context
+from tests.e2e.conftest import Recorder
+from tests.e2e.helpers import storage, wait_for
+from tests.standins.xcom import XCom, XList
+
+LIST = "/owner/following"
+KEY = "owner/following"
+
+
+def extension_page(ctx: Any, ext_id: str, name: str = "options.html") -> Any:
+    page = ctx.new_page()
+    page.goto(f"chrome-extension://{ext_id}/pages/{name}")
+    return page
+
+
+def test_reload_mid_scan_loses_nothing(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    recorder.clear()
+    part = accounts[:600]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=250)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        page.get_by_test_id("passerelle-scan").click()
+        ext = extension_page(ctx, ext_id)
+        page.bring_to_front()  # the user stays on the X tab while it scans
+        before = wait_for(
+            lambda: (s := storage(ext, f"scan:{KEY}")) and len(s["order"]) >= 150 and s,
+            60,
+            "150 accounts saved",
+        )
+        page.reload()
+        saved = storage(ext, f"scan:{KEY}")
+        assert saved["state"] == "scanning"
+        assert set(before["order"]) <= set(saved["order"])  # nothing read was lost
+        button = page.get_by_test_id("passerelle-scan")
+        expect(button).to_contain_text(f"{len(saved['order']):,}")  # "Resume the scan (N …)"
+        with ctx.expect_page(timeout=180_000) as opened:
+            button.click()
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+    sent = recorder.accounts()
+    assert sorted(a["handle"] for a in sent) == sorted(a["handle"] for a in part)
+
+
+def test_worker_stopped_mid_scan_and_mid_resolve(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    recorder.clear()
+    recorder.delay = 1.5  # each batch of 100 takes a while: time to stop the worker mid-way
+    part = accounts[:500]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=100)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("ServiceWorker.enable")
+        page.get_by_test_id("passerelle-scan").click()
+        ext = extension_page(ctx, ext_id)
+        page.bring_to_front()
+        wait_for(
+            lambda: (s := storage(ext, f"scan:{KEY}")) and len(s["order"]) >= 100,
+            60,
+            "a scan under way",
+        )
+        cdp.send("ServiceWorker.stopAllWorkers")  # mid-scan: the scan lives in the page
+        wait_for(
+            lambda: (
+                (j := storage(ext, f"job:{KEY}"))
+                and j["status"] == "resolving"
+                and j["done"] >= 100
+            ),
+            120,
+            "resolving under way",
+        )
+        cdp.send("ServiceWorker.stopAllWorkers")  # mid-resolve: its fetch dies with it
+        stalled = storage(ext, f"job:{KEY}")
+        assert stalled["status"] == "resolving" and stalled["done"] < len(part)
+        recorder.delay = 0.0
+        # Opening the results wakes the worker, which carries on where it stopped.
+        results = extension_page(ctx, ext_id, f"results.html?list={KEY}")
+        wait_for(
+            lambda: (j := storage(ext, f"job:{KEY}")) and j["status"] == "done",
+            120,
+            "the job to finish after the restart",
+        )
+        job = storage(ext, f"job:{KEY}")
+        errors = {
+            h: r["error"]
+            for h, r in (storage(ext, f"results:{KEY}") or {}).items()
+            if r.get("error")
+        }
+        scan = storage(ext, f"scan:{KEY}")
+        missing = [i for i, a in enumerate(part) if a["handle"].lower() not in scan["accounts"]]
+        assert job["done"] == len(part) and job["failed"] == 0, (job, errors, missing)
+        results.reload()
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        stored = storage(ext, f"results:{KEY}")
+        assert len(stored) == len(part)
+    sent = {a["handle"] for a in recorder.accounts()}
+    assert sent == {a["handle"] for a in part}
+
+
+def test_service_down_for_a_while(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    recorder.clear()
+    recorder.fail_next = 2  # the first two tries answer 503; the worker backs off and retries
+    part = accounts[:120]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        job = storage(results, f"job:{KEY}")
+        assert job["status"] == "done" and job["done"] == len(part)
+
+
+def test_button_follows_in_app_navigation(
+    playwright: Any, extension_dir: Any, accounts: list[dict[str, Any]]
+) -> None:
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, accounts[:30], latency_ms=10)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        button = page.get_by_test_id("passerelle-scan")
+        expect(button).to_have_count(1)
+        for path, present in [
+            ("/explore", 0),
+            ("/owner/followers", 1),
+            ("/owner", 0),
+            ("/i/lists/1234/members", 1),
+            ("/owner/verified_followers", 1),
+            ("/home", 0),
+        ]:
+            page.evaluate("p => history.pushState({}, '', p)", path)
+            expect(button).to_have_count(present)
+        page.goto("https://twitter.com/someone/followers")
+        expect(button).to_have_count(1)
