@@ -117,7 +117,7 @@ def test_service_down_for_a_while(
     recorder.clear()
     recorder.fail_next = 2  # the first two tries answer 503; the worker backs off and retries
     part = accounts[:120]
-    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+    with extension_context(playwright, extension_dir) as (ctx, _ext_id):
         XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
         page = ctx.new_page()
         page.goto(f"https://x.com{LIST}")
