@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What the tests need beyond Python, installed once: Chromium, PostgreSQL and Redis (Debian
-# packages: the browser for the end-to-end tests, the servers for the local AT Protocol network's
-# AppView) and @atproto/dev-env with Node 22 (npm). Idempotent.
+# What the tests need beyond Python, installed once: Chromium, Firefox ESR, PostgreSQL and Redis
+# (Debian packages: the browsers for the extension's tests, the servers for the local AT Protocol
+# network's AppView), @atproto/dev-env with Node 22 and web-ext (npm). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,10 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # A system Chromium for the end-to-end tests (Playwright's own download is not needed).
 if [ -z "${PASSERELLE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
+# Its translations: the extension follows the browser's language (tested in French).
+if [ -z "${PASSERELLE_CHROMIUM:-}" ] && [ ! -f /usr/lib/chromium/locales/fr.pak ]; then need+=(chromium-l10n); fi
+# Firefox ESR, to install the Firefox build of the extension (web-ext, from npm, drives it).
+command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} (apt)"
@@ -30,5 +34,12 @@ if [ ! -f node_modules/.passerelle-ready ] || [ package-lock.json -nt node_modul
   # npm skips install scripts and better-sqlite3's prebuilt download needs the internet: build it
   # against the Node 22 that the network runs on.
   PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir" npm rebuild better-sqlite3 --loglevel=error
+  touch node_modules/.passerelle-ready
+fi
+
+cd ../webext
+if [ ! -f node_modules/.passerelle-ready ] || [ package-lock.json -nt node_modules/.passerelle-ready ]; then
+  echo "installing web-ext (npm)"
+  npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.passerelle-ready
 fi

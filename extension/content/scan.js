@@ -75,9 +75,11 @@
   function cells(root) {
     return [...root.querySelectorAll(S.cell)]
       .filter((c) => !c.closest(S.sidebar))
-      .map((c) => ({ c, top: c.getBoundingClientRect().top }))
-      .sort((a, b) => a.top - b.top)
-      .map((x) => x.c);
+      .map((c) => {
+        const r = c.getBoundingClientRect();
+        return { c, top: r.top, onScreen: r.bottom > 0 && r.top < window.innerHeight };
+      })
+      .sort((a, b) => a.top - b.top);
   }
 
   function loading(root) {
@@ -113,17 +115,17 @@
     });
   }
 
-  // A hidden tab renders nothing (X draws rows on scroll, in the rendering step): scrolling
-  // there would skip rows. Wait until the tab is shown again.
-  function whenVisible() {
-    if (!document.hidden) return Promise.resolve(false);
+  // A tab in the background draws nothing (X draws rows on scroll, in the rendering step, and
+  // a background tab skips that step), so scrolling there would pass rows never drawn. Whether
+  // the page draws shows in animation frames: none within half a second means wait.
+  function drawing() {
     return new Promise((resolve) => {
-      const on = () => {
-        if (document.hidden) return;
-        document.removeEventListener('visibilitychange', on);
+      let done = false;
+      requestAnimationFrame(() => {
+        done = true;
         resolve(true);
-      };
-      document.addEventListener('visibilitychange', on);
+      });
+      setTimeout(() => done || resolve(false), 500);
     });
   }
 
@@ -162,12 +164,16 @@
       let added = 0;
       let known = 0;
       let seen = 0;
-      for (const cell of cells(root)) {
+      for (const { c: cell, onScreen } of cells(root)) {
         const dom = P.readCell(cell);
         if (!dom) continue;
-        seen++;
         const lower = dom.handle.toLowerCase();
-        if (this.state.accounts[lower]) known++;
+        if (onScreen) {
+          // Only rows on screen tell whether the last scroll kept contact with what was read:
+          // recycled rows parked off screen still hold old, known content.
+          seen++;
+          if (this.state.accounts[lower]) known++;
+        }
         const account = merge(this.page, dom);
         const old = this.state.accounts[lower];
         if (!old) {
@@ -234,11 +240,11 @@
           continue;
         }
         if (added) idle = 0;
-        if (document.hidden) {
+        if (!(await drawing())) {
           this.onPaused(true);
-          await whenVisible();
+          while (!(await drawing()) && !this.stopped);
           this.onPaused(false);
-          continue;
+          continue; // read again what the page draws now, before scrolling on
         }
         if (this.gap) {
           // The last scroll went past rows that were never drawn: go back and read them.

@@ -1,0 +1,136 @@
+"""The extension's own pages and languages: French throughout, options checked against the
+service, the popup, a hidden tab pausing the scan, and a results page of 5,000 rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser import extension_context
+from tests.e2e.conftest import Recorder
+from tests.e2e.helpers import storage
+from tests.standins.xcom import XCom, XList
+
+LIST = "/owner/following"
+KEY = "owner/following"
+
+
+def test_french_throughout(
+    playwright: Any, extension_dir: Any, accounts: list[dict[str, Any]]
+) -> None:
+    part = accounts[:40]
+    with extension_context(playwright, extension_dir, locale="fr-FR") as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        button = page.get_by_test_id("passerelle-scan")
+        expect(button).to_have_text("Les retrouver sur Bluesky et Mastodon")
+        with ctx.expect_page(timeout=120_000) as opened:
+            button.click()
+            expect(page.get_by_test_id("passerelle-stop")).to_have_text("Arrêter")
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        expect(results.locator("h1")).to_have_text("Passerelle — où sont partis vos contacts")
+        expect(results.get_by_test_id("counts")).to_contain_text("comptes")
+        expect(results.get_by_test_id("export-mastodon")).to_have_text(
+            "Fichier d’import Mastodon (CSV)"
+        )
+        assert results.evaluate("document.documentElement.lang") == "fr"
+
+
+def test_options_check_and_save(playwright: Any, extension_dir: Any, recorder: Recorder) -> None:
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        url = page.get_by_test_id("options-url")
+        expect(url).to_have_value(recorder.url)
+        page.get_by_test_id("options-check").click()
+        expect(page.get_by_test_id("options-health")).to_have_text(
+            "The service answers (version 0.1.0)."
+        )
+        url.fill("ftp://nope")
+        page.get_by_test_id("options-save").click()
+        expect(page.get_by_test_id("options-saved")).to_have_text(
+            "Enter an http:// or https:// address."
+        )
+        url.fill(recorder.url + "/")
+        page.get_by_test_id("options-mastodon").uncheck()
+        page.get_by_test_id("options-save").click()
+        expect(page.get_by_test_id("options-saved")).to_have_text("Saved.")
+        assert storage(page, "settings") == {"serviceUrl": recorder.url, "networks": ["bluesky"]}
+
+
+def test_popup(playwright: Any, extension_dir: Any) -> None:
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/popup.html")
+        expect(page.get_by_test_id("popup-status")).to_have_text(
+            "Open a following, followers or list members page on X."
+        )
+        expect(page.get_by_test_id("popup-scan")).to_be_disabled()
+        with ctx.expect_page() as opened:
+            page.get_by_test_id("popup-open").click()
+        expect(opened.value.get_by_test_id("empty")).to_be_visible()
+
+
+def test_switching_tabs_mid_scan_loses_no_row(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """A tab in the background draws nothing: the scan must wait (or step back over rows it
+    scrolled past undrawn), never skip them."""
+    recorder.clear()
+    part = accounts[:400]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=100)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        page.get_by_test_id("passerelle-scan").click()
+        other = ctx.new_page()
+        other.goto(f"chrome-extension://{ext_id}/pages/popup.html")
+        other.bring_to_front()
+        expect(page.get_by_test_id("passerelle-overlay-text")).to_contain_text("Paused")
+        paused_at = len(storage(other, f"scan:{KEY}")["order"])
+        other.wait_for_timeout(2000)  # the user reads another tab for a while
+        assert len(storage(other, f"scan:{KEY}")["order"]) == paused_at < len(part)
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.bring_to_front()
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+    assert [a["handle"] for a in recorder.accounts()] == [a["handle"] for a in part]
+
+
+def test_results_page_with_5000_rows(playwright: Any, extension_dir: Any) -> None:
+    n = 5000
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(
+            """n => {
+            const order = [], accounts = {}, results = {};
+            for (let i = 0; i < n; i++) {
+                const h = `user${i}`;
+                order.push(h);
+                accounts[h] = {handle: h, name: `User ${i} 🦋`, bio: '', url: null, links: [],
+                               id: String(i), follows_you: i % 3 === 0};
+                results[h] = {handle: h, error: null, candidates: {bluesky: [], mastodon: []},
+                    bluesky: i % 2 ? {handle: `${h}.bsky.social`, did: 'did:plc:x', display_name: `User ${i}`,
+                        url: `https://bsky.app/profile/${h}.bsky.social`, avatar: null,
+                        level: ['confirmed', 'likely', 'possible'][i % 3], reasons: ['same-handle'], bridged: false} : null,
+                    mastodon: i % 5 ? null : {acct: `${h}@piaille.fr`, url: `https://piaille.fr/@${h}`,
+                        display_name: `User ${i}`, avatar: null, level: 'confirmed', reasons: ['bio-handle'], bridged: false}};
+            }
+            return chrome.storage.local.set({'scan:big/following': {key: 'big/following', order, accounts, state: 'done'},
+                                             'results:big/following': results, current: 'big/following'});
+        }""",
+            n,
+        )
+        results = ctx.new_page()
+        results.goto(f"chrome-extension://{ext_id}/pages/results.html?list=big/following")
+        expect(results.get_by_test_id("row")).to_have_count(n, timeout=30_000)
+        expect(results.get_by_test_id("counts")).to_contain_text("5,000 accounts")
+        results.get_by_test_id("search").fill("user4999")
+        expect(results.locator("[data-testid=row]:not([hidden])")).to_have_count(1)
+        expect(results.get_by_test_id("selected")).to_have_text(
+            "1,667 selected on Bluesky · 1,000 selected on the fediverse"
+        )
