@@ -174,3 +174,12 @@ def x_accounts(world: dict[str, Any]) -> list[dict[str, Any]]:
     """The accounts as the extension sends them (the labels stripped)."""
     keys = ("handle", "name", "bio", "url", "links", "id", "follows_you")
     return [{k: a[k] for k in keys} for a in world["accounts"]]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """One Playwright driver for the session (its sync API allows one per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p

@@ -16,17 +16,16 @@ SCRIPTS = [ROOT / "extension/content/selectors.js", ROOT / "extension/content/ex
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=QUIET_ARGS)
-        pg = browser.new_page()
-        pg.set_content((ROOT / "tests/fixtures/x_cells.html").read_text(encoding="utf-8"))
-        for script in SCRIPTS:
-            pg.add_script_tag(content=script.read_text(encoding="utf-8"))
-        yield pg
-        browser.close()
+def page(playwright: Any) -> Iterator[Any]:
+    browser = playwright.chromium.launch(
+        executable_path=chromium_path(), headless=True, args=QUIET_ARGS
+    )
+    pg = browser.new_page()
+    pg.set_content((ROOT / "tests/fixtures/x_cells.html").read_text(encoding="utf-8"))
+    for script in SCRIPTS:
+        pg.add_script_tag(content=script.read_text(encoding="utf-8"))
+    yield pg
+    browser.close()
 
 
 def read(page: Any, cell_id: str) -> Any:
@@ -73,7 +72,8 @@ def test_selectors_each_match_the_fixture(page: Any) -> None:
     counts = page.evaluate("""() => {
         const S = Passerelle.selectors, out = {};
         for (const [k, v] of Object.entries(S)) {
-            if (typeof v === 'string' && !k.endsWith('Prefix')) out[k] = document.querySelectorAll(v).length;
+            if (typeof v !== 'string' || k.endsWith('Prefix')) continue;
+            out[k] = document.querySelectorAll(v).length;
         }
         return out;
     }""")

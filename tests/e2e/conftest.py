@@ -160,14 +160,6 @@ def extension_dir(recorder: Recorder, tmp_path_factory: pytest.TempPathFactory) 
     return out / "chrome"
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def accounts(e2e_world: dict[str, Any]) -> list[dict[str, Any]]:
     return x_accounts(e2e_world)

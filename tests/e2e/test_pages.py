@@ -3,6 +3,7 @@ service, the popup, a hidden tab pausing the scan, and a results page of 5,000 r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -12,6 +13,8 @@ from tests.e2e.conftest import Recorder
 from tests.e2e.helpers import storage
 from tests.standins.xcom import XCom, XList
 
+# Fills the extension's storage with a scanned list of n accounts and their answers.
+SEED_5000 = (Path(__file__).with_name("seed_results.js")).read_text(encoding="utf-8")
 LIST = "/owner/following"
 KEY = "owner/following"
 
@@ -105,26 +108,7 @@ def test_results_page_with_5000_rows(playwright: Any, extension_dir: Any) -> Non
     with extension_context(playwright, extension_dir) as (ctx, ext_id):
         page = ctx.new_page()
         page.goto(f"chrome-extension://{ext_id}/pages/options.html")
-        page.evaluate(
-            """n => {
-            const order = [], accounts = {}, results = {};
-            for (let i = 0; i < n; i++) {
-                const h = `user${i}`;
-                order.push(h);
-                accounts[h] = {handle: h, name: `User ${i} 🦋`, bio: '', url: null, links: [],
-                               id: String(i), follows_you: i % 3 === 0};
-                results[h] = {handle: h, error: null, candidates: {bluesky: [], mastodon: []},
-                    bluesky: i % 2 ? {handle: `${h}.bsky.social`, did: 'did:plc:x', display_name: `User ${i}`,
-                        url: `https://bsky.app/profile/${h}.bsky.social`, avatar: null,
-                        level: ['confirmed', 'likely', 'possible'][i % 3], reasons: ['same-handle'], bridged: false} : null,
-                    mastodon: i % 5 ? null : {acct: `${h}@piaille.fr`, url: `https://piaille.fr/@${h}`,
-                        display_name: `User ${i}`, avatar: null, level: 'confirmed', reasons: ['bio-handle'], bridged: false}};
-            }
-            return chrome.storage.local.set({'scan:big/following': {key: 'big/following', order, accounts, state: 'done'},
-                                             'results:big/following': results, current: 'big/following'});
-        }""",
-            n,
-        )
+        page.evaluate(SEED_5000, n)
         results = ctx.new_page()
         results.goto(f"chrome-extension://{ext_id}/pages/results.html?list=big/following")
         expect(results.get_by_test_id("row")).to_have_count(n, timeout=30_000)
