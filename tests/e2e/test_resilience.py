@@ -150,3 +150,48 @@ def test_button_follows_in_app_navigation(
             expect(button).to_have_count(present)
         page.goto("https://twitter.com/someone/followers")
         expect(button).to_have_count(1)
+
+
+def test_dom_scan_works_without_the_page_hook(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """X renames its query: the hook sees nothing, and the list is still read from the page
+    (without what only the hook knows: expanded links and websites)."""
+    recorder.clear()
+    part = accounts[:80]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=20, op_name="FollowingTimelineV2")]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        expect(opened.value.get_by_test_id("row")).to_have_count(len(part))
+    sent = recorder.accounts()
+    assert [a["handle"] for a in sent] == [a["handle"] for a in part]
+    assert [a["name"] for a in sent] == [a["name"] for a in part]
+    assert all(a["url"] is None and a["links"] == [] for a in sent)
+
+
+def test_stop_resolves_what_was_read(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    recorder.clear()
+    part = accounts[:500]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=300)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        page.get_by_test_id("passerelle-scan").click()
+        expect(page.get_by_test_id("passerelle-overlay-text")).to_contain_text("Reading the list")
+        page.wait_for_function(
+            "() => /\\d{3}/.test(document.querySelector("
+            "'[data-testid=passerelle-overlay-text]').textContent)"
+        )
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-stop").click()
+        results = opened.value
+        scan = storage(results, f"scan:{KEY}")
+        assert scan["state"] == "stopped"
+        assert 100 <= len(scan["order"]) < len(part)
+        expect(results.get_by_test_id("row")).to_have_count(len(scan["order"]))
+    assert len(recorder.accounts()) == len(scan["order"])

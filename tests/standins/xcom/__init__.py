@@ -190,8 +190,12 @@ class XList:
     failed: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    op_name: str | None = None  # another operation name, as when X renames its queries
+
     @property
     def op(self) -> str:
+        if self.op_name:
+            return self.op_name
         kind = self.path.rstrip("/").rsplit("/", 1)[-1]
         return {
             "following": "Following",
