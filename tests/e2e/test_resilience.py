@@ -177,7 +177,7 @@ def test_stop_resolves_what_was_read(
 ) -> None:
     recorder.clear()
     part = accounts[:500]
-    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+    with extension_context(playwright, extension_dir) as (ctx, _ext_id):
         XCom([XList(LIST, part, latency_ms=300)]).install(ctx)
         page = ctx.new_page()
         page.goto(f"https://x.com{LIST}")
