@@ -55,6 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", help='JSON: a list of accounts, or {"accounts": [...]}; - for stdin')
     r.add_argument("--format", choices=("json", "csv", "mastodon-csv"), default="json")
     r.add_argument("--networks", type=_networks, default=NETWORKS)
+    f = sub.add_parser("follow", help="follow the matches of a resolve output")
+    fsub = f.add_subparsers(dest="network", required=True, parser_class=_Parser)
+    fb = fsub.add_parser("bluesky", help="follow on Bluesky (BLUESKY_HANDLE, BLUESKY_APP_PASSWORD)")
+    fm = fsub.add_parser("mastodon", help="follow on a Mastodon server (MASTODON_ACCESS_TOKEN)")
+    fm.add_argument("--server", required=True, help="your home server, e.g. https://piaille.fr")
+    for q in (fb, fm):
+        q.add_argument("file", help="the output of `passerelle resolve --format json`")
+        q.add_argument(
+            "--levels",
+            default="confirmed,likely",
+            help="match levels to act on (default confirmed,likely)",
+        )
+        q.add_argument("--state", help="progress file (default: beside FILE); a rerun resumes")
+        q.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="stop when the write budget is spent instead of waiting",
+        )
+    fb.add_argument("--list", help="also add them to this Bluesky list (created if missing)")
+    fb.add_argument("--starter-pack", help="also make starter packs of them (150 people each)")
     return p
 
 
@@ -146,11 +166,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run(args.host, args.port, args.workers, args.threads)
 
 
+def cmd_follow(args: argparse.Namespace) -> int:
+    from .follow.cli import follow
+
+    settings = load()
+    body = _read_input(args.file)
+    try:
+        return follow(args, body, settings)
+    except InputError as e:
+        raise UsageError(f"{args.file}: {e}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "follow":
+            return cmd_follow(args)
         return cmd_resolve(args)
     except UsageError as e:
         sys.stderr.write(f"passerelle: error: {e}\n")

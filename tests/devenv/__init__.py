@@ -83,9 +83,12 @@ class AtprotoNetwork:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def start(accounts: list[dict[str, str]], timeout: float = 120) -> AtprotoNetwork:
+def start(
+    accounts: list[dict[str, str]], timeout: float = 120, follows: list[tuple[str, str]] = ()
+) -> AtprotoNetwork:
     """Start PostgreSQL, Redis and the network; seed `accounts` ({handle, displayName?,
-    description?, password?}). Raises DevEnvUnavailable with the reason when it cannot."""
+    description?, password?}) and `follows` (handle → handle). Raises DevEnvUnavailable with
+    the reason when it cannot."""
     if not READY.exists() or not NODE.exists():
         raise DevEnvUnavailable(
             "the local AT Protocol network is not installed: run "
@@ -170,7 +173,11 @@ def start(accounts: list[dict[str, str]], timeout: float = 120) -> AtprotoNetwor
             env.pop(k, None)
         with open(log, "wb") as log_file:
             node = subprocess.Popen(
-                [str(NODE), str(HERE / "network.mjs"), json.dumps({"accounts": accounts})],
+                [
+                    str(NODE),
+                    str(HERE / "network.mjs"),
+                    json.dumps({"accounts": accounts, "follows": list(follows)}),
+                ],
                 cwd=HERE,
                 env=env,
                 stdin=subprocess.PIPE,

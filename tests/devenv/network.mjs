@@ -25,6 +25,10 @@ for (const a of seed.accounts) {
   }
   accounts.push({ handle: a.handle, did: account.did })
 }
+for (const [from, to] of seed.follows || []) {
+  await sc.follow(sc.dids[from.split('.')[0]] || accounts.find((a) => a.handle === from).did,
+    accounts.find((a) => a.handle === to).did)
+}
 await network.processAll()
 process.stdout.write(JSON.stringify({
   appview: network.bsky.url,

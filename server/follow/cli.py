@@ -1,0 +1,112 @@
+"""`passerelle follow bluesky|mastodon FILE …`: credentials from the environment only, progress
+on stderr, a summary on stdout, the state beside FILE so a rerun resumes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..networks.http import Politeness, UpstreamUnavailable, make_session
+from ..validate import InputError
+from .budget import WriteBudget
+from .plan import parse_levels, targets
+from .state import RunState
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def state_path(args: argparse.Namespace) -> Path:
+    if args.state:
+        return Path(args.state)
+    source = Path(args.file if args.file != "-" else "passerelle")
+    return source.with_name(source.name + f".follow-{args.network}.json")
+
+
+def summary(state: RunState, extra: str = "") -> str:
+    c = state.counts()
+    line = (
+        f"followed {c['followed']:,}, skipped {c['skipped']:,} (already followed), "
+        f"failed {c['failed']:,}"
+    )
+    if c["pending"]:
+        line += f", still to do {c['pending']:,}"
+    return line + (f"; {extra}" if extra else "")
+
+
+def follow(args: argparse.Namespace, body: Any, settings: Settings) -> int:
+    levels = parse_levels(args.levels)
+    chosen = targets(body, "bluesky" if args.network == "bluesky" else "mastodon", levels)
+    state = RunState.load(state_path(args), args.network)
+    state.add_targets(chosen)
+    session = make_session(
+        Politeness(
+            rate=settings.host_rate,
+            concurrency=2,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            max_wait=settings.max_wait,
+        )
+    )
+    if args.network == "bluesky":
+        return _bluesky(args, state, session, settings)
+    from .mastodon import follow_mastodon
+
+    return follow_mastodon(args, state, session, settings, _say, summary)
+
+
+def _bluesky(args: argparse.Namespace, state: RunState, session: Any, settings: Settings) -> int:
+    from .bluesky import BlueskyWriter, SignInError
+    from .run import BudgetExhausted, Runner
+
+    handle = os.environ.get("BLUESKY_HANDLE", "").strip().lstrip("@")
+    password = os.environ.get("BLUESKY_APP_PASSWORD", "")
+    if not handle or not password:
+        raise InputError(
+            "set BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (an app password, made at "
+            "https://bsky.app/settings/app-passwords) in the environment"
+        )
+    writer = BlueskyWriter(session, settings.bsky_pds, settings.timeout)
+    try:
+        did = writer.sign_in(handle, password)
+    except SignInError as e:
+        _say(f"passerelle: error: {e}")
+        return 1
+    except UpstreamUnavailable as e:
+        _say(f"passerelle: error: cannot reach {settings.bsky_pds}: {e}")
+        return 1
+    if state.account and state.account != did:
+        raise InputError(f"{state.path}: this state belongs to another account; use --state")
+    state.account = did
+    budget = WriteBudget.from_json(state.budget, settings.bsky_write_budget)
+    runner = Runner(writer, state, budget, wait=not args.no_wait, report=_say)
+    state.save()
+    try:
+        runner.follow_all()
+        if args.list:
+            runner.make_list(args.list)
+        if args.starter_pack:
+            for uri in runner.make_starter_packs(args.starter_pack):
+                _say(f"starter pack: {uri}")
+    except BudgetExhausted as e:
+        state.save()
+        print(
+            summary(
+                state,
+                f"write budget spent: run the same command again in "
+                f"{e.seconds / 60:.0f} min to go on",
+            )
+        )
+        return 0
+    except UpstreamUnavailable as e:
+        state.save()
+        print(summary(state, f"stopped: {e}; run the same command again to resume"))
+        return 1
+    print(summary(state))
+    return 0

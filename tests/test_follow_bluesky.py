@@ -1,0 +1,224 @@
+"""`passerelle follow bluesky` against the real local AT Protocol network: sign-in, follows,
+accounts already followed, a list, starter packs, a budget spent mid-way and resumed, a wrong
+password, and the network cut mid-queue. The records are checked on the PDS itself."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import devenv
+from tests.standins.relay import Relay
+
+pytestmark = pytest.mark.devenv
+
+PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+PASSWORD = "hunter2-hunter2"
+PEOPLE = [f"pers{i:02d}.test" for i in range(14)]
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[devenv.AtprotoNetwork]:
+    accounts = [{"handle": "moi-x.test", "displayName": "Me", "password": PASSWORD}]
+    accounts += [{"handle": h, "displayName": f"Person {h[4:6]}"} for h in PEOPLE]
+    net = devenv.start(accounts, follows=[("moi-x.test", PEOPLE[0])])
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+def results_file(
+    tmp: Path, network: devenv.AtprotoNetwork, handles: list[str], level: str = "confirmed"
+) -> Path:
+    results = [
+        {
+            "handle": f"x_{h.split('.')[0]}",
+            "error": None,
+            "mastodon": None,
+            "candidates": {"bluesky": [], "mastodon": []},
+            "bluesky": {
+                "handle": h,
+                "did": network.accounts[h],
+                "level": level,
+                "reasons": ["bio-handle"],
+                "url": f"https://bsky.app/profile/{h}",
+                "display_name": h,
+                "avatar": None,
+                "bridged": False,
+            },
+        }
+        for h in handles
+    ]
+    results.append(
+        {
+            "handle": "nobody",
+            "bluesky": None,
+            "mastodon": None,
+            "error": None,
+            "candidates": {"bluesky": [], "mastodon": []},
+        }
+    )
+    path = tmp / "results.json"
+    path.write_text(json.dumps({"results": results, "stats": {}}))
+    return path
+
+
+def records(network: devenv.AtprotoNetwork, collection: str) -> list[dict[str, Any]]:
+    did = network.accounts["moi-x.test"]
+    out, cursor = [], ""
+    while True:
+        url = (
+            f"{network.pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
+            f"&collection={collection}&limit=100" + (f"&cursor={cursor}" if cursor else "")
+        )
+        with urllib.request.urlopen(url) as r:
+            page = json.loads(r.read())
+        out += page["records"]
+        cursor = page.get("cursor")
+        if not cursor or not page["records"]:
+            return out
+
+
+def follow(
+    network: devenv.AtprotoNetwork,
+    *args: str,
+    pds: str | None = None,
+    password: str = PASSWORD,
+    budget: int = 5000,
+) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "BLUESKY_HANDLE": "moi-x.test",
+        "BLUESKY_APP_PASSWORD": password,
+        "PASSERELLE_BSKY_PDS": pds or network.pds,
+        "PASSERELLE_BSKY_WRITE_BUDGET": str(budget),
+        "PASSERELLE_CACHE_URL": "none",
+        "PASSERELLE_RETRIES": "0",
+        "PASSERELLE_TIMEOUT": "5",
+    }
+    return subprocess.run(
+        [PASSERELLE, "follow", "bluesky", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def subjects(network: devenv.AtprotoNetwork, collection: str) -> list[str]:
+    return [r["value"]["subject"] for r in records(network, collection)]
+
+
+def test_wrong_password(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    p = follow(network, str(results_file(tmp_path, network, PEOPLE[:2])), password="nope-nope")
+    assert p.returncode == 1
+    assert "refused" in p.stderr and "Traceback" not in p.stderr
+    assert "nope-nope" not in p.stderr + p.stdout
+
+
+def test_follow_list_and_starter_pack(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    wanted = PEOPLE[:5]  # PEOPLE[0] is already followed
+    f = results_file(tmp_path, network, wanted)
+    p = follow(network, str(f), "--list", "Mes contacts X", "--starter-pack", "Ma communauté")
+    assert p.returncode == 0, p.stderr
+    assert "followed 4, skipped 1 (already followed), failed 0" in p.stdout
+    dids = {network.accounts[h] for h in wanted}
+    follows = subjects(network, "app.bsky.graph.follow")
+    assert set(follows) >= dids and len(follows) == len(set(follows))  # no duplicate follow
+    lists = {r["value"]["name"]: r for r in records(network, "app.bsky.graph.list")}
+    curated = lists["Mes contacts X"]
+    assert curated["value"]["purpose"] == "app.bsky.graph.defs#curatelist"
+    items = records(network, "app.bsky.graph.listitem")
+    in_list = {r["value"]["subject"] for r in items if r["value"]["list"] == curated["uri"]}
+    assert in_list == dids
+    [pack] = [
+        r
+        for r in records(network, "app.bsky.graph.starterpack")
+        if r["value"]["name"] == "Ma communauté"
+    ]
+    ref = lists["Ma communauté"]
+    assert ref["value"]["purpose"] == "app.bsky.graph.defs#referencelist"
+    assert pack["value"]["list"] == ref["uri"]
+    assert {r["value"]["subject"] for r in items if r["value"]["list"] == ref["uri"]} == dids
+    # Running it again changes nothing: everything is already there.
+    before = len(records(network, "app.bsky.graph.listitem"))
+    p = follow(network, str(f), "--list", "Mes contacts X", "--starter-pack", "Ma communauté")
+    assert p.returncode == 0, p.stderr
+    assert len(records(network, "app.bsky.graph.listitem")) == before
+    assert len(subjects(network, "app.bsky.graph.follow")) == len(follows)
+
+
+def test_budget_spent_midway_then_resumed(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    wanted = PEOPLE[5:12]  # 7 people; a budget of 12 points is 4 follows
+    f = results_file(tmp_path, network, wanted, level="likely")
+    p = follow(network, str(f), "--no-wait", budget=12)
+    assert p.returncode == 0, p.stderr
+    assert "followed 4" in p.stdout and "still to do 3" in p.stdout
+    assert "write budget spent" in p.stdout
+    state = json.loads((tmp_path / "results.json.follow-bluesky.json").read_text())
+    assert PASSWORD not in json.dumps(state)  # no credential on disk
+    assert (
+        sum(
+            1
+            for d in subjects(network, "app.bsky.graph.follow")
+            if d in {network.accounts[h] for h in wanted}
+        )
+        == 4
+    )
+    p = follow(network, str(f), budget=5000)  # later: the budget has room again
+    assert p.returncode == 0, p.stderr
+    assert "followed 7" in p.stdout
+    follows = subjects(network, "app.bsky.graph.follow")
+    assert {network.accounts[h] for h in wanted} <= set(follows)
+    assert len(follows) == len(set(follows))
+
+
+def test_levels_filter(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    f = results_file(tmp_path, network, PEOPLE[12:13], level="possible")
+    p = follow(network, str(f))
+    assert p.returncode == 0 and "followed 0, skipped 0" in p.stdout  # possible: not by default
+    p = follow(network, str(f), "--levels", "possible")
+    assert p.returncode == 0 and "followed 1" in p.stdout
+
+
+def test_network_cut_mid_queue_then_resumed(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    relay = Relay(network.pds)
+    try:
+        relay.cut_after = 4  # sign-in, read follows, one batch … then the line goes down
+        wanted = PEOPLE[13:14] + PEOPLE[1:3]
+        f = results_file(tmp_path, network, wanted)
+        p = follow(network, str(f), "--list", "Coupure", pds=relay.url)
+        assert p.returncode == 1
+        assert "run the same command again to resume" in p.stdout
+        relay.cut_after = None
+        p = follow(network, str(f), "--list", "Coupure", pds=relay.url)
+        assert p.returncode == 0, p.stderr
+    finally:
+        relay.stop()
+    lists = {r["value"]["name"]: r["uri"] for r in records(network, "app.bsky.graph.list")}
+    items = [
+        r["value"]["subject"]
+        for r in records(network, "app.bsky.graph.listitem")
+        if r["value"]["list"] == lists["Coupure"]
+    ]
+    assert sorted(items) == sorted(network.accounts[h] for h in wanted)
+    follows = subjects(network, "app.bsky.graph.follow")
+    assert len(follows) == len(set(follows))
+
+
+def test_bad_input_file(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
+    f = tmp_path / "bad.json"
+    f.write_text('{"results": [{"handle": "a", "bluesky": {"level": "sure"}}]}')
+    p = follow(network, str(f))
+    assert p.returncode == 2 and "results[0].bluesky" in p.stderr
+    p = follow(network, str(f), "--levels", "maybe")
+    assert p.returncode == 2 and "--levels" in p.stderr

@@ -1,0 +1,107 @@
+"""The pure parts of following: the write budget, the targets chosen, the saved state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.follow.budget import WriteBudget
+from server.follow.plan import Target, parse_levels, targets
+from server.follow.state import RunState
+from server.validate import InputError
+
+
+def test_budget_per_hour_and_day() -> None:
+    b = WriteBudget(per_hour=5000, per_day=35000)
+    assert b.creates_available(0) == 1666
+    b.spend(1666, 0)
+    assert b.creates_available(10) == 0
+    assert b.seconds_until_available(10) == pytest.approx(3590)
+    assert b.creates_available(3600) == 1666  # an hour later
+    for hour in range(1, 21):
+        b.spend(1666, hour * 3600)
+    assert b.creates_available(21 * 3600) == 0  # the day's 35,000 points are spent
+    assert b.seconds_until_available(21 * 3600) > 3600
+
+
+def test_budget_roundtrip_keeps_what_was_spent() -> None:
+    b = WriteBudget(per_hour=300)
+    b.spend(40, 100.0)
+    again = WriteBudget.from_json(json.loads(json.dumps(b.to_json())), per_hour=300)
+    assert again.creates_available(200.0) == 60
+
+
+def test_budget_refuses_the_impossible() -> None:
+    with pytest.raises(ValueError):
+        WriteBudget(per_hour=6).seconds_until_available(0, creates=3)
+
+
+RESULTS = {
+    "results": [
+        {
+            "handle": "a",
+            "bluesky": {"did": "did:plc:a", "handle": "a.bsky.social", "level": "confirmed"},
+            "mastodon": {"acct": "a@piaille.fr", "level": "likely"},
+        },
+        {
+            "handle": "b",
+            "bluesky": {"did": "did:plc:b", "handle": "b.bsky.social", "level": "possible"},
+            "mastodon": None,
+        },
+        {
+            "handle": "A",
+            "bluesky": {"did": "did:plc:a", "handle": "a.bsky.social", "level": "confirmed"},
+            "mastodon": None,
+        },
+        {"handle": "c", "bluesky": None, "mastodon": {"acct": "c@mas.to", "level": "confirmed"}},
+    ]
+}
+
+
+def test_targets() -> None:
+    assert targets(RESULTS, "bluesky", ("confirmed", "likely")) == [
+        Target("did:plc:a", "a.bsky.social", "a")
+    ]
+    assert [t.id for t in targets(RESULTS["results"], "bluesky", ("possible",))] == ["did:plc:b"]
+    assert [t.id for t in targets(RESULTS, "mastodon", ("confirmed", "likely"))] == [
+        "a@piaille.fr",
+        "c@mas.to",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"nope": 1}, "results"),
+        ([1], "results[0]"),
+        ([{"handle": "a", "bluesky": {"level": "sure"}}], "results[0].bluesky"),
+        ([{"handle": "a", "bluesky": {"level": "confirmed"}}], "did and handle"),
+    ],
+)
+def test_targets_bad_input(body: object, needle: str) -> None:
+    with pytest.raises(InputError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        targets(body, "bluesky", ("confirmed",))
+
+
+def test_levels() -> None:
+    assert parse_levels("confirmed, likely") == ("confirmed", "likely")
+    with pytest.raises(InputError, match="--levels"):
+        parse_levels("sure")
+
+
+def test_state_saves_atomically_and_reloads(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    s = RunState.load(path, "bluesky")
+    s.add_targets([Target("did:plc:a", "a.bsky.social", "a"), Target("did:plc:b", "b", "b")])
+    s.mark("did:plc:a", "followed")
+    s.save()
+    again = RunState.load(path, "bluesky")
+    assert again.counts() == {"followed": 1, "skipped": 0, "failed": 0, "pending": 1}
+    assert not list(tmp_path.glob("s.json.*"))  # no temporary file left behind
+    with pytest.raises(InputError, match="mastodon"):
+        RunState.load(path, "mastodon")
+    path.write_text("{broken")
+    with pytest.raises(InputError, match="state file"):
+        RunState.load(path, "bluesky")
