@@ -58,6 +58,16 @@ def recorded_server(host: str, *cassettes: str) -> dict[str, Any]:
     return {"recorded": recorded}
 
 
+def _recorded_instances() -> dict[str, str]:
+    """/api/v1/instance and /api/v2/instance as a real Mastodon answered them."""
+    data = yaml.safe_load((RECORDED / "test_verify_version.yaml").read_text())
+    out = {}
+    for interaction in data["interactions"]:
+        path = interaction["request"]["uri"].replace("http://localhost:3000", "").rstrip("/")
+        out[path] = interaction["response"]["body"]["string"]
+    return out
+
+
 def _recorded_account() -> dict[str, Any]:
     """A Mastodon account entity exactly as a real server sent it (Mastodon.py's cassette)."""
     data = yaml.safe_load((RECORDED / "test_account_lookup.yaml").read_text())
@@ -75,6 +85,7 @@ class Fault:
     status: int = 502
     seconds: float = 0.0
     remaining: int | None = None  # None: forever
+    skip: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -114,6 +125,9 @@ class Control:
             self.user_agents.add(ua)
             for f in self.faults:
                 if f.host in (host, "*") and path.startswith(f.path) and f.remaining != 0:
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     if f.remaining is not None:
                         f.remaining -= 1
                     return f
@@ -170,6 +184,12 @@ class World:
         self.servers: dict[str, dict[str, Any]] = world["servers"]
         self.unresolvable = set(world.get("unresolvable", []))
         self.template = _recorded_account()
+        self.instance = _recorded_instances()
+        self.ids: dict[str, str] = {}  # account id (as a home server shows it) → acct
+        self.ratelimit = (300, 300.0)  # Mastodon's default: 300 requests per 5 minutes
+        self.windows: dict[str, tuple[float, int]] = {}
+        self.lock = threading.Lock()
+        self.follows: dict[str, set[str]] = {}  # signed-in acct → accts it follows
 
 
 def _fold(text: str) -> list[str]:
@@ -366,6 +386,18 @@ class FediServer:
             return _json(
                 self.actor(host, acc), content_type="application/activity+json; charset=utf-8"
             )
+        if path.startswith(
+            (
+                "/api/v1/accounts/verify_credentials",
+                "/api/v2/search",
+                "/api/v1/accounts/relationships",
+            )
+        ) or (path.startswith("/api/v1/accounts/") and path.endswith("/follow")):
+            return self.authenticated(host, server, path)
+        if path.rstrip("/") in ("/api/v1/instance", "/api/v2/instance") and software == "mastodon":
+            # The instance as a real Mastodon describes itself (recorded), renamed to this host.
+            body = self.w.instance[path.rstrip("/")].replace("localhost:3000", host)
+            return Response(body, 200, content_type="application/json; charset=utf-8")
         if path == "/api/v1/accounts/lookup" and software == "mastodon":
             acct = (request.args.get("acct") or "").lstrip("@")
             user, _, domain = acct.partition("@")
@@ -374,6 +406,72 @@ class FediServer:
                 return _json({"error": "Record not found"}, 404, headers=self.mastodon_ratelimit())
             return _json(self.entity(host, acc), headers=self.mastodon_ratelimit())
         return _json({"error": "Record not found"}, 404)
+
+    # -- a signed-in user's view (the follow command): token, search, relationships, follow --
+    def _find(self, acct: str) -> tuple[str, dict[str, Any]] | None:
+        user, _, domain = acct.lower().lstrip("@").partition("@")
+        for host, server in self.w.servers.items():
+            if domain in (host, server.get("local_domain")) and "accounts" in server:
+                acc = server["accounts"].get(user)
+                if acc is not None:
+                    return host, acc
+        return None
+
+    def _entity_as_seen(self, home: str, host: str, acc: dict[str, Any]) -> dict[str, Any]:
+        e = self.entity(host, acc)
+        local = self.w.servers[host].get("local_domain", host)
+        canonical = f"{acc['username']}@{local}"
+        e["id"] = str(abs(hash(canonical)) % 10**17)
+        e["acct"] = acc["username"] if host == home else canonical
+        self.w.ids[e["id"]] = canonical
+        return e
+
+    def authenticated(self, home: str, server: dict[str, Any], path: str) -> Response:
+        token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        me = server.get("tokens", {}).get(token)
+        if me is None:
+            return _json({"error": "The access token is invalid"}, 401)
+        follows = self.w.follows.setdefault(f"{me}@{home}", set())
+        rl = self.mastodon_ratelimit()
+        if path == "/api/v1/accounts/verify_credentials":
+            return _json(self._entity_as_seen(home, home, server["accounts"][me]), headers=rl)
+        if path == "/api/v2/search":
+            q = request.args.get("q", "")
+            found = self._find(q) if request.args.get("resolve") in ("true", "True", "1") else None
+            accounts = [self._entity_as_seen(home, *found)] if found else []
+            return _json({"accounts": accounts, "statuses": [], "hashtags": []}, headers=rl)
+        if path == "/api/v1/accounts/relationships":
+            ids = request.args.getlist("id[]") or request.args.getlist("id")
+            return _json(
+                [self.relationship(i, self.w.ids.get(i) in follows) for i in ids], headers=rl
+            )
+        account_id = path.split("/")[4]
+        if request.method != "POST" or account_id not in self.w.ids:
+            return _json({"error": "Record not found"}, 404, headers=rl)
+        follows.add(self.w.ids[account_id])
+        return _json(self.relationship(account_id, True), headers=rl)
+
+    @staticmethod
+    def relationship(account_id: str, following: bool) -> dict[str, Any]:
+        # The shape a real Mastodon answers (Mastodon.py's recorded follow).
+        return {
+            "id": account_id,
+            "following": following,
+            "showing_reblogs": following,
+            "notifying": False,
+            "languages": None,
+            "followed_by": False,
+            "blocking": False,
+            "blocked_by": False,
+            "muting": False,
+            "muting_notifications": False,
+            "muting_expires_at": None,
+            "requested": False,
+            "requested_by": False,
+            "domain_blocking": False,
+            "endorsed": False,
+            "note": "",
+        }
 
     @staticmethod
     def replay(recorded: dict[str, dict[str, Any]], path: str) -> Response:
@@ -473,13 +571,23 @@ class FediServer:
             ],
         }
 
-    @staticmethod
-    def mastodon_ratelimit() -> dict[str, str]:
-        reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
+    def mastodon_ratelimit(self) -> dict[str, str]:
+        """Mastodon's headers: a window of `limit` requests, counted per host."""
+        host = (request.host or "").split(":")[0].lower()
+        limit, window = self.w.ratelimit
+        now = time.time()
+        with self.w.lock:
+            start, used = self.w.windows.get(host, (now, 0))
+            if now - start >= window:
+                start, used = now, 0
+            used += 1
+            self.w.windows[host] = (start, used)
+        end = start + window
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end))
         return {
-            "X-RateLimit-Limit": "300",
-            "X-RateLimit-Remaining": "299",
-            "X-RateLimit-Reset": reset,
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - used)),
+            "X-RateLimit-Reset": f"{stamp}.{int(end % 1 * 1e6):06d}Z",
         }
 
 

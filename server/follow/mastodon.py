@@ -1,0 +1,128 @@
+"""`passerelle follow mastodon`: follows the fediverse matches from the user's home server with
+Mastodon.py and an access token from the environment (never written anywhere).
+
+Each account is resolved on the home server first (`search` with `resolve`, so the server
+fetches remote accounts it does not know yet), checked (already followed or requested:
+skipped), then followed. Mastodon.py paces itself by the server's `X-RateLimit-*` headers; a
+429 is waited out by the HTTP layer. The state is saved after every account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from mastodon import Mastodon
+from mastodon import errors as merr
+
+from ..config import Settings
+from ..networks.http import USER_AGENT
+from ..validate import InputError
+from .state import RunState
+
+NETWORK_ERRORS = (merr.MastodonNetworkError, merr.MastodonServerError, merr.MastodonRatelimitError)
+
+
+def home_server(url: str) -> str:
+    parts = urlsplit(url.strip() if "://" in url else "https://" + url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"--server {url!r}: expected your server's address, e.g. https://piaille.fr"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _same(acct: str, found: str, home_host: str) -> bool:
+    found = found.lower()
+    if "@" not in found:
+        found = f"{found}@{home_host}"
+    return found == acct.lower()
+
+
+def follow_mastodon(
+    args: argparse.Namespace,
+    state: RunState,
+    session: requests.Session,
+    settings: Settings,
+    say: Callable[[str], None],
+    summary: Callable[..., str],
+) -> int:
+    token = os.environ.get("MASTODON_ACCESS_TOKEN", "").strip()
+    if not token:
+        raise InputError(
+            "set MASTODON_ACCESS_TOKEN (a token of your account, with the "
+            "read:search, read:follows and write:follows scopes) in the environment"
+        )
+    server = home_server(args.server)
+    host = urlsplit(server).hostname or ""
+    m = Mastodon(
+        access_token=token,
+        api_base_url=server,
+        session=session,
+        request_timeout=settings.timeout,
+        ratelimit_method="pace",
+        version_check_mode="none",
+        user_agent=USER_AGENT,
+    )
+    try:
+        me = m.account_verify_credentials()
+    except merr.MastodonUnauthorizedError:
+        say(f"passerelle: error: {host} refused the access token")
+        return 1
+    except (merr.MastodonError, requests.RequestException) as e:
+        say(f"passerelle: error: cannot reach {server}: {type(e).__name__}")
+        return 1
+    account = f"{me['acct']}@{host}".lower()
+    if state.account and state.account != account:
+        raise InputError(f"{state.path}: this state belongs to another account; use --state")
+    state.account = account
+    state.save()
+    todo = state.with_status("pending", "failed")
+    total = len(todo)
+    if total:
+        say(f"following {total:,} accounts from {host}")
+    for n, acct in enumerate(todo, start=1):
+        try:
+            outcome, error = _follow_one(m, acct, host)
+        except (*NETWORK_ERRORS, requests.RequestException) as e:
+            state.save()
+            print(
+                summary(
+                    state,
+                    f"stopped: {host}: {type(e).__name__}; run the same command again to resume",
+                )
+            )
+            return 1
+        state.mark(acct, outcome, error)
+        state.save()
+        if n % 10 == 0 or n == total:
+            say(f"{n:,} / {total:,}")
+    print(summary(state))
+    return 0
+
+
+def _follow_one(m: Mastodon, acct: str, home_host: str) -> tuple[str, str | None]:
+    try:
+        found: Any = m.search_v2(acct, resolve=True, result_type="accounts")
+    except merr.MastodonAPIError as e:
+        if isinstance(e, merr.MastodonServerError):
+            raise
+        return "failed", "search refused"
+    accounts = [a for a in found.get("accounts", []) if _same(acct, a["acct"], home_host)]
+    if not accounts:
+        return "failed", "not found from your server"
+    target = accounts[0]
+    relation = m.account_relationships(target["id"])
+    if relation and (relation[0].get("following") or relation[0].get("requested")):
+        return "skipped", None
+    try:
+        m.account_follow(target["id"])
+    except merr.MastodonAPIError as e:
+        if isinstance(e, merr.MastodonServerError):
+            raise
+        return "failed", "follow refused"
+    return "followed", None

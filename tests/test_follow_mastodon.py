@@ -1,0 +1,166 @@
+"""`passerelle follow mastodon` through a stand-in Mastodon home server (the real API's shapes,
+Mastodon.py's recorded ones where they exist): resolve, skip, follow, 429s, a cut, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.standins.internet import Internet
+
+PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+TOKEN = "tok-7d1f2a"
+HOME = "home.social"
+
+
+def _server(users: list[str], **extra: Any) -> dict[str, Any]:
+    accounts = {
+        u: {
+            "username": u,
+            "display_name": u.title(),
+            "note": "",
+            "fields": [],
+            "bot": False,
+            "moved": None,
+        }
+        for u in users
+    }
+    return {"software": "mastodon", "version": "4.3.2", "accounts": accounts, **extra}
+
+
+@pytest.fixture
+def world_net(monkeypatch: pytest.MonkeyPatch) -> Iterator[Internet]:
+    world = {
+        "bluesky": [],
+        "accounts": [],
+        "servers": {
+            HOME: _server(["moi", "voisine"], tokens={TOKEN: "moi"}),
+            "piaille.fr": _server([f"p{i}" for i in range(12)]),
+            "mas.to": _server(["ami", "amie"]),
+        },
+    }
+    net = Internet(world)
+    net.world.follows["moi@home.social"] = {"ami@mas.to"}  # already followed
+    # A short window, so that Mastodon.py's pacing (spread the remaining requests until the
+    # reset) takes milliseconds here rather than the real 300 requests per 5 minutes.
+    net.world.ratelimit = (300, 3.0)
+    yield net
+    net.stop()
+
+
+def results_file(tmp: Path, accts: list[str], level: str = "confirmed") -> Path:
+    results = [
+        {
+            "handle": f"x{i}",
+            "bluesky": None,
+            "error": None,
+            "candidates": {"bluesky": [], "mastodon": []},
+            "mastodon": {
+                "acct": a,
+                "url": "",
+                "level": level,
+                "reasons": ["bio-handle"],
+                "display_name": "",
+                "avatar": None,
+                "bridged": False,
+            },
+        }
+        for i, a in enumerate(accts)
+    ]
+    path = tmp / "results.json"
+    path.write_text(json.dumps({"results": results}))
+    return path
+
+
+def run(net: Internet, f: Path, *args: str, token: str = TOKEN) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        **net.env,
+        "MASTODON_ACCESS_TOKEN": token,
+        "PASSERELLE_CACHE_URL": "none",
+        "PASSERELLE_RETRIES": "0",
+        "PASSERELLE_TIMEOUT": "3",
+        "PASSERELLE_MAX_WAIT": "5",
+    }
+    return subprocess.run(
+        [PASSERELLE, "follow", "mastodon", str(f), "--server", f"https://{HOME}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_follows_resolves_and_skips(world_net: Internet, tmp_path: Path) -> None:
+    wanted = ["p0@piaille.fr", "p1@piaille.fr", "ami@mas.to", "voisine@home.social", "ghost@mas.to"]
+    p = run(world_net, results_file(tmp_path, wanted))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ("followed 3, skipped 1 (already followed), failed 1")
+    assert world_net.world.follows["moi@home.social"] == {
+        "ami@mas.to",
+        "p0@piaille.fr",
+        "p1@piaille.fr",
+        "voisine@home.social",
+    }
+    state = json.loads((tmp_path / "results.json.follow-mastodon.json").read_text())
+    assert state["targets"]["ghost@mas.to"]["error"] == "not found from your server"
+    assert TOKEN not in json.dumps(state)
+    # Only the home server was asked to act; nothing was sent to the others.
+    hosts = {h for h, path in world_net.control.paths if path.startswith("/api/")}
+    assert hosts == {HOME}
+
+
+def test_wrong_token(world_net: Internet, tmp_path: Path) -> None:
+    p = run(world_net, results_file(tmp_path, ["p0@piaille.fr"]), token="nope")
+    assert p.returncode == 1 and "refused the access token" in p.stderr
+    assert "nope" not in p.stderr + p.stdout
+
+
+def test_429_is_waited_out(world_net: Internet, tmp_path: Path) -> None:
+    world_net.control.add_fault(
+        HOME, "ratelimit", path="/api/v1/accounts/", seconds=1, remaining=2, skip=2
+    )
+    wanted = [f"p{i}@piaille.fr" for i in range(2, 7)]
+    p = run(world_net, results_file(tmp_path, wanted))
+    assert p.returncode == 0, p.stderr
+    assert "followed 5" in p.stdout
+    assert set(wanted) <= world_net.world.follows["moi@home.social"]
+
+
+def test_cut_mid_queue_then_resume(world_net: Internet, tmp_path: Path) -> None:
+    wanted = [f"p{i}@piaille.fr" for i in range(7, 12)]
+    f = results_file(tmp_path, wanted)
+    world_net.control.add_fault(HOME, "drop", path="/api/", skip=7)
+    p = run(world_net, f)
+    assert p.returncode == 1 and "run the same command again to resume" in p.stdout
+    done = {a for a in wanted if a in world_net.world.follows["moi@home.social"]}
+    assert 0 < len(done) < len(wanted)
+    world_net.control.clear()
+    p = run(world_net, f)
+    assert p.returncode == 0, p.stderr
+    assert set(wanted) <= world_net.world.follows["moi@home.social"]
+
+
+def test_bad_server_option(world_net: Internet, tmp_path: Path) -> None:
+    env = {**os.environ, "MASTODON_ACCESS_TOKEN": TOKEN}
+    p = subprocess.run(
+        [PASSERELLE, "follow", "mastodon", str(results_file(tmp_path, [])), "--server", "ftp://x"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2 and "--server" in p.stderr
+    p = subprocess.run(
+        [PASSERELLE, "follow", "mastodon", str(results_file(tmp_path, []))],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2 and "--server" in p.stderr
