@@ -32,8 +32,14 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "",
         "extra CORS origins, comma-separated (extension origins are always allowed)",
     ),
-    "PASSERELLE_BSKY_PDS": ("https://bsky.social", "where Bluesky sign-in and writes go"),
-    "PASSERELLE_BSKY_WRITE_BUDGET": ("5000", "write points per hour the follow queue may spend"),
+    "PASSERELLE_BSKY_PDS": (
+        "https://bsky.social",
+        "where Bluesky sign-in and writes go (`passerelle follow bluesky`)",
+    ),
+    "PASSERELLE_BSKY_WRITE_BUDGET": (
+        "5000",
+        "write points per hour `passerelle follow bluesky` may spend (3 per follow)",
+    ),
     "PASSERELLE_HOST_RATE": ("10", "requests per second to any one upstream host"),
     "PASSERELLE_HOST_CONCURRENCY": ("6", "requests in flight to any one upstream host"),
     "PASSERELLE_TIMEOUT": ("10", "seconds before an upstream request is abandoned"),
