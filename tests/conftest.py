@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.envvars import patched
 from tests.standins.internet import Internet
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -24,16 +25,10 @@ def eval_world() -> dict[str, Any]:
 def internet(eval_world: dict[str, Any]) -> Iterator[Internet]:
     """The stand-in internet, reached like the real one: through HTTPS_PROXY and a trusted CA."""
     net = Internet(eval_world)
-    saved = {k: os.environ.get(k) for k in net.env}
-    os.environ.update(net.env)
     try:
-        yield net
+        with patched(net.env):
+            yield net
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         net.stop()
 
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from server.networks.http import Politeness, make_session, reset_delay
+from tests.envvars import patched
 from tests.standins.internet import Internet
 
 NOW = 1_800_000_000.0
@@ -57,17 +58,8 @@ def test_mastodon_reset_is_iso8601() -> None:
 def bare_env(internet: Internet) -> Iterator[dict[str, str]]:
     """The environment without the proxy and CA variables; restored afterwards."""
     keys = [*internet.env, "SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE"]
-    saved = {k: os.environ.get(k) for k in keys}
-    for k in keys:
-        os.environ.pop(k, None)
-    try:
+    with patched(unset=keys):
         yield dict(internet.env)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 URL = "https://piaille.fr/.well-known/nodeinfo"

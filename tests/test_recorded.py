@@ -3,7 +3,6 @@ Mastodon server (Mastodon.py's own cassettes, `tests/data/recorded/`)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from server.cache import NullCache
 from server.networks.fediverse import Fediverse
 from server.networks.http import Politeness, Stats, current_stats, make_session
+from tests.envvars import patched
 from tests.standins.internet import Internet, recorded_server
 
 HOST = "recorded.example"
@@ -24,16 +24,10 @@ def recorded() -> Iterator[Fediverse]:
         "servers": {HOST: recorded_server(HOST, "test_nodeinfo.yaml", "test_account_lookup.yaml")},
     }
     net = Internet(world)
-    saved = {k: os.environ.get(k) for k in net.env}
-    os.environ.update(net.env)
     try:
-        yield Fediverse(make_session(Politeness(rate=100)), NullCache(), timeout=5)
+        with patched(net.env):
+            yield Fediverse(make_session(Politeness(rate=100)), NullCache(), timeout=5)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         net.stop()
 
 

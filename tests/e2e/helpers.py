@@ -65,3 +65,12 @@ ROWS_JS = """() => [...document.querySelectorAll('[data-testid=row]')].map(r => 
 
 def result_rows(page: Any) -> list[dict[str, Any]]:
     return page.evaluate(ROWS_JS)
+
+
+def scan_to_results(ctx: Any, path: str, timeout: float = 120_000) -> Any:
+    """Open the list on x.com, click the button, and return the results page once it opens."""
+    page = ctx.new_page()
+    page.goto(f"https://x.com{path}")
+    with ctx.expect_page(timeout=timeout) as opened:
+        page.get_by_test_id("passerelle-scan").click()
+    return opened.value

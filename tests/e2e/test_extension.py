@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import expected_sent, result_rows, storage
+from tests.e2e.helpers import expected_sent, result_rows, scan_to_results, storage
 from tests.evaluation import PRESELECTED
 from tests.standins.xcom import SIDEBAR, XCom, XList
 
@@ -101,11 +101,7 @@ def test_exports(
     part = accounts[:150]
     with extension_context(playwright, extension_dir) as (ctx, _):
         XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        results = opened.value
+        results = scan_to_results(ctx, LIST)
         expect(results.get_by_test_id("row")).to_have_count(len(part))
         files = {}
         for name in ("export-mastodon", "export-json", "export-csv"):
@@ -143,11 +139,7 @@ def test_filters_and_search(
     part = accounts[:120]
     with extension_context(playwright, extension_dir) as (ctx, _):
         XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        results = opened.value
+        results = scan_to_results(ctx, LIST)
         rows = results.get_by_test_id("row")
         expect(rows).to_have_count(len(part))
         target = part[7]

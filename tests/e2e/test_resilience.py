@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import storage, wait_for
+from tests.e2e.helpers import scan_to_results, storage, wait_for
 from tests.standins.xcom import XCom, XList
 
 LIST = "/owner/following"
@@ -119,11 +119,7 @@ def test_service_down_for_a_while(
     part = accounts[:120]
     with extension_context(playwright, extension_dir) as (ctx, _ext_id):
         XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        results = opened.value
+        results = scan_to_results(ctx, LIST)
         expect(results.get_by_test_id("row")).to_have_count(len(part))
         job = storage(results, f"job:{KEY}")
         assert job["status"] == "done" and job["done"] == len(part)
@@ -161,11 +157,8 @@ def test_dom_scan_works_without_the_page_hook(
     part = accounts[:80]
     with extension_context(playwright, extension_dir) as (ctx, _):
         XCom([XList(LIST, part, latency_ms=20, op_name="FollowingTimelineV2")]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        expect(opened.value.get_by_test_id("row")).to_have_count(len(part))
+        results = scan_to_results(ctx, LIST)
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
     sent = recorder.accounts()
     assert [a["handle"] for a in sent] == [a["handle"] for a in part]
     assert [a["name"] for a in sent] == [a["name"] for a in part]
