@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from . import api, errors
+from . import api, errors, follow_api
 from .cache import open_cache
 from .config import load
+from .follow.jobs import Jobs
 from .resolver import Resolver
 
 # Only the browser extension (and origins the operator lists) may call the service from a page.
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["passerelle.settings"] = settings
     app.extensions["passerelle.cache"] = cache
     app.extensions["passerelle.resolver"] = resolver
+    app.extensions["passerelle.jobs"] = Jobs(settings)
     CORS(
         app,
         resources={r"/api/*": {"origins": EXTENSION_ORIGINS + list(settings.allowed_origins)}},
@@ -41,5 +43,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(follow_api.bp)
     logging.getLogger("server").setLevel(logging.INFO)
     return app

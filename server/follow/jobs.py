@@ -1,0 +1,158 @@
+"""Follow jobs run by the service for the extension's results page.
+
+Sign-in gives a session token; the atproto session lives only in this process's memory and
+expires (the app password is used once and never kept). A job's progress is saved without
+credentials under the service's state folder, so after a restart the user signs in again and
+the same job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..networks.http import Politeness, UpstreamUnavailable, make_session
+from .bluesky import BlueskyWriter
+from .budget import WriteBudget
+from .plan import Target
+from .run import BudgetExhausted, Runner
+from .state import RunState
+
+SESSION_TTL = 2 * 3600
+
+
+def state_folder() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / "passerelle" / "jobs"
+
+
+@dataclass
+class _Job:
+    id: str
+    state: RunState
+    status: str = "running"  # running | waiting | done | stopped
+    message: str = ""
+    log: list[str] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+
+class Jobs:
+    def __init__(self, settings: Settings, folder: Path | None = None) -> None:
+        self.settings = settings
+        self.folder = folder or state_folder()
+        self.sessions: dict[str, tuple[BlueskyWriter, float]] = {}
+        self.jobs: dict[str, _Job] = {}
+        self.lock = threading.Lock()
+
+    def _session(self) -> Any:
+        s = self.settings
+        return make_session(
+            Politeness(
+                rate=s.host_rate,
+                concurrency=2,
+                timeout=s.timeout,
+                retries=s.retries,
+                max_wait=s.max_wait,
+            )
+        )
+
+    def sign_in(self, handle: str, app_password: str) -> tuple[str, str]:
+        """(session token, DID). Raises SignInError or UpstreamUnavailable."""
+        writer = BlueskyWriter(self._session(), self.settings.bsky_pds, self.settings.timeout)
+        did = writer.sign_in(handle, app_password)
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            now = time.time()
+            self.sessions = {k: v for k, v in self.sessions.items() if v[1] > now}
+            self.sessions[token] = (writer, now + SESSION_TTL)
+        return token, did
+
+    def writer(self, token: str) -> BlueskyWriter | None:
+        with self.lock:
+            found = self.sessions.get(token)
+        return found[0] if found and found[1] > time.time() else None
+
+    def start(
+        self,
+        writer: BlueskyWriter,
+        targets: list[Target],
+        list_name: str | None,
+        pack_name: str | None,
+        job_id: str | None = None,
+    ) -> str:
+        job_id = job_id or secrets.token_hex(8)
+        with self.lock:
+            running = self.jobs.get(job_id)
+            if running and running.thread and running.thread.is_alive():
+                return job_id
+        state = RunState.load(self.folder / f"{job_id}.json", "bluesky")
+        if state.account and state.account != writer.did:
+            raise PermissionError("this job belongs to another account")
+        state.account = writer.did
+        state.add_targets(targets)
+        state.save()
+        job = _Job(job_id, state)
+        budget = WriteBudget.from_json(state.budget, self.settings.bsky_write_budget)
+
+        def report(line: str) -> None:
+            job.message = line
+            job.status = "waiting" if line.startswith("write budget spent") else "running"
+            job.log = [*job.log[-49:], line]
+
+        def work() -> None:
+            runner = Runner(writer, state, budget, wait=True, report=report)
+            try:
+                runner.follow_all()
+                if list_name:
+                    runner.make_list(list_name)
+                if pack_name:
+                    runner.make_starter_packs(pack_name)
+                job.status, job.message = "done", "done"
+            except (UpstreamUnavailable, BudgetExhausted) as e:
+                job.status, job.message = "stopped", f"stopped: {e}; start again to resume"
+            except Exception as e:  # never lose the state to an unexpected error
+                job.status, job.message = "stopped", f"stopped: {type(e).__name__}"
+            finally:
+                state.save()
+
+        job.thread = threading.Thread(target=work, name=f"follow-{job_id}", daemon=True)
+        with self.lock:
+            self.jobs[job_id] = job
+        job.thread.start()
+        return job_id
+
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+        if job is None:
+            path = self.folder / f"{job_id}.json"
+            if not path.exists():
+                return None
+            state = RunState.load(path, "bluesky")
+            status, message = "stopped", "the service restarted: sign in again to resume"
+        else:
+            state, status, message = job.state, job.status, job.message
+        return {
+            "id": job_id,
+            "status": status,
+            "message": message,
+            "counts": state.counts(),
+            "accounts": {
+                i: {
+                    "handle": e["handle"],
+                    "status": e["status"],
+                    **({"error": e["error"]} if e.get("error") else {}),
+                }
+                for i, e in state.targets.items()
+            },
+            "lists": state.lists,
+            "starter_packs": state.packs,
+        }

@@ -1,0 +1,97 @@
+"""HTTP endpoints behind the results page's "Follow on Bluesky": sign in, start or resume a
+follow job, read its progress. The app password is used once, for the sign-in, and kept
+nowhere; the session lives in memory only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+from .api import _json_body
+from .errors import ApiError
+from .follow.bluesky import SignInError
+from .follow.jobs import Jobs
+from .follow.plan import Target
+from .networks.http import UpstreamUnavailable
+
+bp = Blueprint("follow", __name__, url_prefix="/api")
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+MAX_TARGETS = 20_000
+
+
+def _jobs() -> Jobs:
+    return current_app.extensions["passerelle.jobs"]
+
+
+def _field(body: dict[str, Any], name: str, required: bool = True, limit: int = 300) -> Any:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ApiError(422, "invalid-field", f"{name} must be a non-empty string")
+    return value.strip()
+
+
+@bp.post("/bluesky/session")
+def sign_in() -> Any:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", 'expected {"handle", "app_password"}')
+    handle = _field(body, "handle").lstrip("@")
+    password = _field(body, "app_password")
+    try:
+        token, did = _jobs().sign_in(handle, password)
+    except SignInError as e:
+        raise ApiError(401, "sign-in-refused", str(e)) from None
+    except UpstreamUnavailable as e:
+        raise ApiError(503, "upstream-unavailable", f"cannot reach the PDS: {e}") from None
+    return jsonify({"session": token, "did": did})
+
+
+@bp.post("/bluesky/follow")
+def follow() -> Any:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", "expected an object")
+    writer = _jobs().writer(_field(body, "session"))
+    if writer is None:
+        raise ApiError(401, "session-expired", "sign in again")
+    raw = body.get("targets")
+    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
+        raise ApiError(422, "invalid-field", f"targets must be a list of at most {MAX_TARGETS:,}")
+    targets = []
+    for i, t in enumerate(raw):
+        if not (
+            isinstance(t, dict)
+            and isinstance(t.get("did"), str)
+            and t["did"].startswith("did:")
+            and isinstance(t.get("handle"), str)
+        ):
+            raise ApiError(422, "invalid-field", f"targets[{i}] needs a did and a handle")
+        targets.append(Target(t["did"], t["handle"], str(t.get("x") or "")))
+    job_id = body.get("job")
+    if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
+        raise ApiError(422, "invalid-field", "job must be an id returned earlier")
+    try:
+        job_id = _jobs().start(
+            writer,
+            targets,
+            _field(body, "list", required=False, limit=64),
+            _field(body, "starter_pack", required=False, limit=50),
+            job_id,
+        )
+    except PermissionError as e:
+        raise ApiError(403, "forbidden", str(e)) from None
+    return jsonify({"job": job_id}), 202
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Any:
+    if not JOB_ID.match(job_id):
+        raise ApiError(404, "not-found", "no such job")
+    status = _jobs().status(job_id)
+    if status is None:
+        raise ApiError(404, "not-found", "no such job")
+    return jsonify(status)
