@@ -101,11 +101,64 @@ async function runJob(key, { openResults = true } = {}) {
   }
 }
 
+// -- following on Bluesky, through the service ---------------------------------------------
+const polling = new Set();
+
+async function getJson(url) {
+  const r = await fetch(url);
+  return { status: r.status, data: await r.json().catch(() => null) };
+}
+
+// Asks the service how the follow job goes until it ends; keeps the answer (no credentials).
+async function pollFollow(key) {
+  if (polling.has(key)) return;
+  polling.add(key);
+  try {
+    const cfg = await settings();
+    for (;;) {
+      const { [`follow:${key}`]: job } = await api.storage.local.get(`follow:${key}`);
+      if (!job || !job.job) return;
+      const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`);
+      if (status !== 200 || !data) return;
+      await api.storage.local.set({ [`follow:${key}`]: { job: job.job, status: data.status, message: data.message, counts: data.counts } });
+      if (data.status === 'done' || data.status === 'stopped') return;
+      await sleep(1500);
+    }
+  } finally {
+    polling.delete(key);
+  }
+}
+
+async function startFollow(msg) {
+  const cfg = await settings();
+  const base = cfg.serviceUrl.replace(/\/+$/, '');
+  const signIn = await post(base, '/api/bluesky/session', { handle: msg.handle, app_password: msg.password });
+  msg.password = null;
+  if (signIn.status === 401) return { ok: false, refused: true };
+  if (signIn.status !== 200) return { ok: false, error: (signIn.data && signIn.data.error && signIn.data.error.message) || `HTTP ${signIn.status}` };
+  const { [`follow:${msg.key}`]: previous } = await api.storage.local.get(`follow:${msg.key}`);
+  const body = { session: signIn.data.session, targets: msg.targets, list: msg.list, starter_pack: msg.starterPack };
+  if (previous && previous.job) body.job = previous.job; // resume the same job
+  const started = await post(base, '/api/bluesky/follow', body);
+  if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
+  await api.storage.local.set({ [`follow:${msg.key}`]: { job: started.data.job, status: 'running', counts: null } });
+  pollFollow(msg.key);
+  return { ok: true, job: started.data.job };
+}
+
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (!msg || typeof msg !== 'object') return false;
   if ((msg.type === 'resolve' || msg.type === 'resume') && typeof msg.key === 'string') {
     runJob(msg.key, { openResults: msg.type === 'resolve' });
     sendResponse({ ok: true });
+    return false;
+  }
+  if (msg.type === 'bsky-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
+    startFollow(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
+    return true;
+  }
+  if (msg.type === 'bsky-follow-poll' && typeof msg.key === 'string') {
+    pollFollow(msg.key);
     return false;
   }
   if (msg.type === 'health') {

@@ -131,6 +131,38 @@ function showCounts() {
 function showSelected() {
   document.getElementById('selected').textContent =
     t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
+  document.getElementById('bsky-follow').textContent = t('followSelected', [fmt(state.selected.bluesky.size)]);
+}
+
+// -- following on Bluesky ----------------------------------------------------------------------
+// The app password goes to the background in one message, which signs in at the service and
+// forgets it; it is cleared from the page at once and never stored.
+async function followOnBluesky() {
+  const handle = document.getElementById('bsky-handle').value.trim();
+  const pw = document.getElementById('bsky-password');
+  const password = pw.value;
+  pw.value = '';
+  const targets = state.rows
+    .filter((r) => state.selected.bluesky.has(r.handle) && r.result && r.result.bluesky)
+    .map((r) => ({ did: r.result.bluesky.did, handle: r.result.bluesky.handle, x: r.account.handle }));
+  const status = document.getElementById('follow-status');
+  status.textContent = t('followSigningIn');
+  const answer = await api.runtime.sendMessage({
+    type: 'bsky-follow', key: state.key, handle, password, targets,
+    list: document.getElementById('bsky-list').value.trim() || null,
+    starterPack: document.getElementById('bsky-pack').value.trim() || null,
+  });
+  if (!answer || !answer.ok) status.textContent = answer && answer.refused ? t('followRefused') : t('followStopped', [(answer && answer.error) || '']);
+}
+
+function showFollow(job) {
+  const status = document.getElementById('follow-status');
+  if (!job) return;
+  const c = job.counts || { followed: 0, skipped: 0, failed: 0, pending: 0 };
+  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
+  else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
+  else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
+  status.dataset.status = job.status;
 }
 
 function render() {
@@ -228,10 +260,17 @@ async function load() {
   state.results = got[resultsKey] || {};
   render();
   showJob(got[jobKey]);
+  const followKey = `follow:${state.key}`;
+  const follow = (await api.storage.local.get(followKey))[followKey];
+  showFollow(follow);
+  if (follow && (follow.status === 'running' || follow.status === 'waiting')) {
+    api.runtime.sendMessage({ type: 'bsky-follow-poll', key: state.key });
+  }
   let timer = null;
   api.storage.onChanged.addListener((changes, area) => {
     if (area !== 'local') return;
     if (changes[jobKey]) showJob(changes[jobKey].newValue);
+    if (changes[followKey]) showFollow(changes[followKey].newValue);
     if (changes[resultsKey]) {
       state.results = changes[resultsKey].newValue || {};
       clearTimeout(timer);
@@ -261,4 +300,5 @@ for (const id of ['search', 'level', 'network', 'notfound', 'followsyou']) {
 document.getElementById('export-mastodon').addEventListener('click', exportMastodon);
 document.getElementById('export-json').addEventListener('click', exportJson);
 document.getElementById('export-csv').addEventListener('click', exportCsv);
+document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
 load();

@@ -1,0 +1,108 @@
+"""From the results page to follows on the PDS: sign in with an app password on the page, follow
+the selection through the real service, and find the records on the real local PDS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+import build_extension
+from tests import devenv
+from tests.browser import extension_context
+from tests.conftest import Served, service_env
+from tests.standins.internet import Internet
+from tests.test_follow_bluesky import records
+
+pytestmark = pytest.mark.devenv
+
+PASSWORD = "pw-e2e-0001"
+PEOPLE = [f"ami{i:02d}.test" for i in range(5)]
+KEY = "owner/following"
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[devenv.AtprotoNetwork]:
+    accounts = [{"handle": "moi-x.test", "displayName": "Moi", "password": PASSWORD}]
+    accounts += [{"handle": h, "displayName": h.split(".")[0].title()} for h in PEOPLE]
+    net = devenv.start(accounts)
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+@pytest.fixture(scope="module")
+def follow_extension(
+    network: devenv.AtprotoNetwork, e2e_internet: Internet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("follow")
+    served = Served(
+        service_env(
+            e2e_internet, tmp, PASSERELLE_BSKY_PDS=network.pds, XDG_STATE_HOME=str(tmp / "state")
+        )
+    )
+    try:
+        build_extension.build(("chrome",), served.url, tmp / "dist")
+        yield tmp / "dist" / "chrome"
+    finally:
+        served.stop()
+
+
+SEED = """([key, people]) => {
+  const order = [], accounts = {}, results = {};
+  people.forEach(([handle, did], i) => {
+    const x = `x_${i}`;
+    order.push(x);
+    accounts[x] = {handle: x, name: `Person ${i}`, bio: '', url: null, links: [], id: String(i),
+                   follows_you: false};
+    results[x] = {handle: x, error: null, mastodon: null, candidates: {bluesky: [], mastodon: []},
+      bluesky: {handle, did, url: `https://bsky.app/profile/${handle}`, display_name: handle,
+                avatar: null, level: i === people.length - 1 ? 'possible' : 'confirmed',
+                reasons: ['bio-handle'], bridged: false}};
+  });
+  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
+                                   [`results:${key}`]: results, current: key});
+}"""
+
+
+def test_follow_from_the_results_page(
+    playwright: Any, follow_extension: Path, network: devenv.AtprotoNetwork
+) -> None:
+    people = [[h, network.accounts[h]] for h in PEOPLE]
+    with extension_context(playwright, follow_extension) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(SEED, [KEY, people])
+        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
+        page.get_by_test_id("follow-panel").locator("summary").click()
+        follow = page.get_by_test_id("bsky-follow")
+        expect(follow).to_have_text("Follow the 4 selected")  # "possible" is not pre-selected
+        page.get_by_test_id("bsky-handle").fill("moi-x.test")
+        page.get_by_test_id("bsky-password").fill("wrong-password")
+        follow.click()
+        expect(page.get_by_test_id("follow-status")).to_have_text(
+            "Bluesky refused the handle or app password."
+        )
+        page.get_by_test_id("bsky-password").fill(PASSWORD)
+        page.get_by_test_id("bsky-list").fill("Venus de X")
+        follow.click()
+        expect(page.get_by_test_id("bsky-password")).to_have_value("")
+        status = page.get_by_test_id("follow-status")
+        expect(status).to_have_attribute("data-status", "done", timeout=60_000)
+        expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
+        everything = page.evaluate("chrome.storage.local.get(null)")
+    follows = {r["value"]["subject"] for r in records(network, "app.bsky.graph.follow")}
+    assert follows == {network.accounts[h] for h in PEOPLE[:4]}
+    lists = {r["value"]["name"]: r["uri"] for r in records(network, "app.bsky.graph.list")}
+    items = {
+        r["value"]["subject"]
+        for r in records(network, "app.bsky.graph.listitem")
+        if r["value"]["list"] == lists["Venus de X"]
+    }
+    assert items == follows
+    assert PASSWORD not in repr(everything)  # the extension kept no credential
