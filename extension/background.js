@@ -120,7 +120,9 @@ async function pollFollow(key) {
       if (!job || !job.job) return;
       const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`);
       if (status !== 200 || !data) return;
-      await api.storage.local.set({ [`follow:${key}`]: { job: job.job, status: data.status, message: data.message, counts: data.counts } });
+      await api.storage.local.set({ [`follow:${key}`]: {
+        job: job.job, me: job.me, status: data.status, message: data.message, counts: data.counts,
+        accounts: data.accounts, starter_packs: data.starter_packs } });
       if (data.status === 'done' || data.status === 'stopped') return;
       await sleep(1500);
     }
@@ -141,7 +143,7 @@ async function startFollow(msg) {
   if (previous && previous.job) body.job = previous.job; // resume the same job
   const started = await post(base, '/api/bluesky/follow', body);
   if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
-  await api.storage.local.set({ [`follow:${msg.key}`]: { job: started.data.job, status: 'running', counts: null } });
+  await api.storage.local.set({ [`follow:${msg.key}`]: { job: started.data.job, me: msg.handle, status: 'running', counts: null } });
   pollFollow(msg.key);
   return { ok: true, job: started.data.job };
 }

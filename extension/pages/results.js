@@ -12,6 +12,7 @@ const state = {
   rows: [], // { handle, row, haystack, account, result }
   selected: { bluesky: new Set(), mastodon: new Set() },
   initialized: new Set(), // handles whose pre-selection was applied
+  packUrl: null, // the starter pack made from this list, once there is one
 };
 
 function levelText(level) {
@@ -155,9 +156,37 @@ async function followOnBluesky() {
   if (!answer || !answer.ok) status.textContent = answer && answer.refused ? t('followRefused') : t('followStopped', [(answer && answer.error) || '']);
 }
 
+function updateAnnouncement() {
+  const text = announcement(document.getElementById('announce-lang').value,
+    document.getElementById('my-bluesky').value, document.getElementById('my-fediverse').value,
+    state.packUrl);
+  document.getElementById('announce-text').value = text;
+}
+
 function showFollow(job) {
   const status = document.getElementById('follow-status');
   if (!job) return;
+  if (job.me && !document.getElementById('my-bluesky').value) document.getElementById('my-bluesky').value = job.me;
+  const packs = Object.values(job.starter_packs || {});
+  if (packs.length) state.packUrl = starterPackUrl(packs[0]);
+  updateAnnouncement();
+  // Each row says what was done for it.
+  const outcome = job.accounts || {};
+  for (const r of state.rows) {
+    const b = r.result && r.result.bluesky;
+    const cell = r.row.querySelector('[data-net=bluesky]');
+    let badge = cell.querySelector('[data-testid=follow-outcome]');
+    const o = b && outcome[b.did];
+    if (!o || o.status === 'pending') {
+      if (badge) badge.remove();
+      continue;
+    }
+    if (!badge) {
+      badge = h('div', { class: 'handle', 'data-testid': 'follow-outcome' });
+      cell.append(badge);
+    }
+    badge.textContent = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge' }[o.status] || 'followFailedBadge');
+  }
   const c = job.counts || { followed: 0, skipped: 0, failed: 0, pending: 0 };
   if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
   else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
@@ -259,6 +288,7 @@ async function load() {
   }
   state.results = got[resultsKey] || {};
   render();
+  updateAnnouncement();
   showJob(got[jobKey]);
   const followKey = `follow:${state.key}`;
   const follow = (await api.storage.local.get(followKey))[followKey];
@@ -301,4 +331,12 @@ document.getElementById('export-mastodon').addEventListener('click', exportMasto
 document.getElementById('export-json').addEventListener('click', exportJson);
 document.getElementById('export-csv').addEventListener('click', exportCsv);
 document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
+document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';
+for (const id of ['my-bluesky', 'my-fediverse', 'announce-lang']) {
+  document.getElementById(id).addEventListener('input', updateAnnouncement);
+}
+document.getElementById('announce-copy').addEventListener('click', async () => {
+  await navigator.clipboard.writeText(document.getElementById('announce-text').value).catch(() => {});
+  document.getElementById('announce-copy').textContent = t('announceCopied');
+});
 load();

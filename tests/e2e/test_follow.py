@@ -90,11 +90,24 @@ def test_follow_from_the_results_page(
         )
         page.get_by_test_id("bsky-password").fill(PASSWORD)
         page.get_by_test_id("bsky-list").fill("Venus de X")
+        page.get_by_test_id("bsky-pack").fill("Mes gens")
         follow.click()
         expect(page.get_by_test_id("bsky-password")).to_have_value("")
         status = page.get_by_test_id("follow-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
         expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
+        outcomes = page.get_by_test_id("follow-outcome")
+        expect(outcomes).to_have_count(4)
+        expect(outcomes.first).to_have_text("followed")
+        page.get_by_test_id("announce-panel").locator("summary").click()
+        page.get_by_test_id("my-fediverse").fill("moi@piaille.fr")
+        text = page.get_by_test_id("announce-text").input_value()
+        assert (
+            "🦋 Bluesky: @moi-x.test" in text and "🐘 Mastodon / fediverse: @moi@piaille.fr" in text
+        )
+        assert f"https://bsky.app/starter-pack/{network.accounts['moi-x.test']}/" in text
+        page.get_by_test_id("announce-lang").select_option("fr")
+        assert page.get_by_test_id("announce-text").input_value().startswith("Je quitte X.")
         everything = page.evaluate("chrome.storage.local.get(null)")
     follows = {r["value"]["subject"] for r in records(network, "app.bsky.graph.follow")}
     assert follows == {network.accounts[h] for h in PEOPLE[:4]}
