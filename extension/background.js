@@ -110,25 +110,51 @@ async function getJson(url) {
 }
 
 // Asks the service how the follow job goes until it ends; keeps the answer (no credentials).
-async function pollFollow(key) {
-  if (polling.has(key)) return;
-  polling.add(key);
+async function pollFollow(key, prefix = 'follow') {
+  if (polling.has(`${prefix}:${key}`)) return;
+  polling.add(`${prefix}:${key}`);
   try {
     const cfg = await settings();
     for (;;) {
-      const { [`follow:${key}`]: job } = await api.storage.local.get(`follow:${key}`);
+      const { [`${prefix}:${key}`]: job } = await api.storage.local.get(`${prefix}:${key}`);
       if (!job || !job.job) return;
       const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`);
       if (status !== 200 || !data) return;
-      await api.storage.local.set({ [`follow:${key}`]: {
+      await api.storage.local.set({ [`${prefix}:${key}`]: {
         job: job.job, me: job.me, status: data.status, message: data.message, counts: data.counts,
         accounts: data.accounts, starter_packs: data.starter_packs } });
       if (data.status === 'done' || data.status === 'stopped') return;
       await sleep(1500);
     }
   } finally {
-    polling.delete(key);
+    polling.delete(`${prefix}:${key}`);
   }
+}
+
+// Mastodon: the user allows Passerelle on their own server's page (a new tab); the service
+// gets the token there and keeps it in memory. Here we only wait for it, then start the job.
+async function startMastodonFollow(msg) {
+  const cfg = await settings();
+  const base = cfg.serviceUrl.replace(/\/+$/, '');
+  const auth = await post(base, '/api/mastodon/authorize', { server: msg.server });
+  if (auth.status !== 200) return { ok: false, error: (auth.data && auth.data.error && auth.data.error.message) || `HTTP ${auth.status}` };
+  await api.tabs.create({ url: auth.data.authorize_url });
+  const deadline = Date.now() + 15 * 60 * 1000;
+  let session = null;
+  while (!session && Date.now() < deadline) {
+    await sleep(1000);
+    const { data } = await getJson(`${base}/api/mastodon/session?state=${encodeURIComponent(auth.data.state)}`);
+    if (data && data.ready) session = data.session;
+  }
+  if (!session) return { ok: false, error: 'no permission given' };
+  const { [`mfollow:${msg.key}`]: previous } = await api.storage.local.get(`mfollow:${msg.key}`);
+  const body = { session, targets: msg.targets };
+  if (previous && previous.job) body.job = previous.job;
+  const started = await post(base, '/api/mastodon/follow', body);
+  if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
+  await api.storage.local.set({ [`mfollow:${msg.key}`]: { job: started.data.job, status: 'running', counts: null } });
+  pollFollow(msg.key, 'mfollow');
+  return { ok: true, job: started.data.job };
 }
 
 async function startFollow(msg) {
@@ -157,6 +183,10 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   }
   if (msg.type === 'bsky-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
     startFollow(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
+    return true;
+  }
+  if (msg.type === 'masto-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
+    startMastodonFollow(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true;
   }
   if (msg.type === 'bsky-follow-poll' && typeof msg.key === 'string') {

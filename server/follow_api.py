@@ -7,14 +7,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .api import _json_body
 from .errors import ApiError
 from .follow.bluesky import SignInError
 from .follow.jobs import Jobs
+from .follow.mastodon_oauth import OAuthError
 from .follow.plan import Target
 from .networks.http import UpstreamUnavailable
+from .validate import InputError
 
 bp = Blueprint("follow", __name__, url_prefix="/api")
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -95,3 +97,85 @@ def job(job_id: str) -> Any:
     if status is None:
         raise ApiError(404, "not-found", "no such job")
     return jsonify(status)
+
+
+# -- Mastodon: OAuth on the user's own server, then a follow job --------------------------------
+def _callback_url() -> str:
+    return request.host_url.rstrip("/") + "/api/mastodon/callback"
+
+
+@bp.post("/mastodon/authorize")
+def mastodon_authorize() -> Any:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", 'expected {"server"}')
+    try:
+        url, state = _jobs().mastodon.authorize_url(_field(body, "server"), _callback_url())
+    except InputError as e:
+        raise ApiError(422, "invalid-field", str(e)) from None
+    except OAuthError as e:
+        raise ApiError(503, "upstream-unavailable", str(e)) from None
+    return jsonify({"authorize_url": url, "state": state})
+
+
+_DONE_PAGE = """<!doctype html><meta charset="utf-8"><title>Passerelle</title>
+<body style="font:16px system-ui;margin:3em"><h1>Passerelle</h1>
+<p data-testid="oauth-done">Connected as {acct}. You can close this tab and go back to the results.</p>
+<p lang="fr">Connecté·e en tant que {acct}. Vous pouvez fermer cet onglet et revenir aux résultats.</p>"""
+
+
+@bp.get("/mastodon/callback")
+def mastodon_callback() -> Any:
+    state, code = request.args.get("state", ""), request.args.get("code", "")
+    if not state or not code:
+        raise ApiError(
+            400,
+            "malformed",
+            request.args.get("error_description")
+            or "the server sent no code: the sign-in was refused or cancelled",
+        )
+    try:
+        acct = _jobs().mastodon.callback(state, code)
+    except OAuthError as e:
+        raise ApiError(401, "sign-in-refused", str(e)) from None
+    from html import escape
+
+    return Response(
+        _DONE_PAGE.format(acct=escape(acct)), 200, content_type="text/html; charset=utf-8"
+    )
+
+
+@bp.get("/mastodon/session")
+def mastodon_session() -> Any:
+    session_id = _jobs().mastodon.session_for_state(request.args.get("state", ""))
+    if session_id is None:
+        return jsonify({"ready": False})
+    s = _jobs().mastodon.session(session_id)
+    return jsonify({"ready": True, "session": session_id, "acct": s.acct if s else None})
+
+
+@bp.post("/mastodon/follow")
+def mastodon_follow() -> Any:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", "expected an object")
+    session = _jobs().mastodon.session(_field(body, "session"))
+    if session is None:
+        raise ApiError(401, "session-expired", "sign in again")
+    raw = body.get("targets")
+    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
+        raise ApiError(422, "invalid-field", f"targets must be a list of at most {MAX_TARGETS:,}")
+    targets = []
+    for i, t in enumerate(raw):
+        acct = t.get("acct") if isinstance(t, dict) else None
+        if not isinstance(acct, str) or "@" not in acct or len(acct) > 300:
+            raise ApiError(422, "invalid-field", f"targets[{i}] needs an acct (user@server)")
+        targets.append(Target(acct.lower().lstrip("@"), acct, str(t.get("x") or "")))
+    job_id = body.get("job")
+    if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
+        raise ApiError(422, "invalid-field", "job must be an id returned earlier")
+    try:
+        job_id = _jobs().start_mastodon(session, targets, job_id)
+    except PermissionError as e:
+        raise ApiError(403, "forbidden", str(e)) from None
+    return jsonify({"job": job_id}), 202

@@ -133,6 +133,29 @@ function showSelected() {
   document.getElementById('selected').textContent =
     t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
   document.getElementById('bsky-follow').textContent = t('followSelected', [fmt(state.selected.bluesky.size)]);
+  document.getElementById('masto-follow').textContent = t('mastoFollowSelected', [fmt(state.selected.mastodon.size)]);
+}
+
+async function followOnMastodon() {
+  const targets = state.rows
+    .filter((r) => state.selected.mastodon.has(r.handle) && r.result && r.result.mastodon)
+    .map((r) => ({ acct: r.result.mastodon.acct, x: r.account.handle }));
+  const status = document.getElementById('masto-status');
+  status.textContent = t('mastoWaiting');
+  const answer = await api.runtime.sendMessage({
+    type: 'masto-follow', key: state.key, server: document.getElementById('masto-server').value.trim(), targets,
+  });
+  if (!answer || !answer.ok) status.textContent = t('followStopped', [(answer && answer.error) || '']);
+}
+
+function showMastodonFollow(job) {
+  if (!job || !job.counts) return;
+  const status = document.getElementById('masto-status');
+  const c = job.counts;
+  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
+  else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
+  else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
+  status.dataset.status = job.status;
 }
 
 // -- following on Bluesky ----------------------------------------------------------------------
@@ -301,6 +324,7 @@ async function load() {
     if (area !== 'local') return;
     if (changes[jobKey]) showJob(changes[jobKey].newValue);
     if (changes[followKey]) showFollow(changes[followKey].newValue);
+    if (changes[`mfollow:${state.key}`]) showMastodonFollow(changes[`mfollow:${state.key}`].newValue);
     if (changes[resultsKey]) {
       state.results = changes[resultsKey].newValue || {};
       clearTimeout(timer);
@@ -331,6 +355,7 @@ document.getElementById('export-mastodon').addEventListener('click', exportMasto
 document.getElementById('export-json').addEventListener('click', exportJson);
 document.getElementById('export-csv').addEventListener('click', exportCsv);
 document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
+document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
 document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';
 for (const id of ['my-bluesky', 'my-fediverse', 'announce-lang']) {
   document.getElementById(id).addEventListener('input', updateAnnouncement);

@@ -8,6 +8,7 @@ the same job resumes where it stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -15,11 +16,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..networks.http import Politeness, UpstreamUnavailable, make_session
 from .bluesky import BlueskyWriter
 from .budget import WriteBudget
+from .mastodon import MastodonStopped, follow_all
+from .mastodon import client as mastodon_client
+from .mastodon_oauth import MastodonAuth, MastodonSession
 from .plan import Target
 from .run import BudgetExhausted, Runner
 from .state import RunState
@@ -51,6 +56,7 @@ class Jobs:
         self.sessions: dict[str, tuple[BlueskyWriter, float]] = {}
         self.jobs: dict[str, _Job] = {}
         self.lock = threading.Lock()
+        self.mastodon = MastodonAuth(self._session, settings.timeout)
 
     def _session(self) -> Any:
         s = self.settings
@@ -129,6 +135,48 @@ class Jobs:
         job.thread.start()
         return job_id
 
+    def start_mastodon(
+        self, session: MastodonSession, targets: list[Target], job_id: str | None = None
+    ) -> str:
+        """Follow fediverse accounts from the user's home server, in a thread."""
+        job_id = job_id or secrets.token_hex(8)
+        with self.lock:
+            running = self.jobs.get(job_id)
+            if running and running.thread and running.thread.is_alive():
+                return job_id
+        state = RunState.load(self.folder / f"{job_id}.json", "mastodon")
+        if state.account and state.account != session.acct:
+            raise PermissionError("this job belongs to another account")
+        state.account = session.acct
+        state.add_targets(targets)
+        state.save()
+        job = _Job(job_id, state)
+        host = urlsplit(session.server).hostname or ""
+
+        def report(line: str) -> None:
+            job.message = line
+            job.log = [*job.log[-49:], line]
+
+        def work() -> None:
+            m = mastodon_client(
+                session.server, session.token, self._session(), self.settings.timeout
+            )
+            try:
+                follow_all(m, state, host, report)
+                job.status, job.message = "done", "done"
+            except MastodonStopped as e:
+                job.status, job.message = "stopped", f"stopped: {e}; start again to resume"
+            except Exception as e:  # never lose the state to an unexpected error
+                job.status, job.message = "stopped", f"stopped: {type(e).__name__}"
+            finally:
+                state.save()
+
+        job.thread = threading.Thread(target=work, name=f"follow-{job_id}", daemon=True)
+        with self.lock:
+            self.jobs[job_id] = job
+        job.thread.start()
+        return job_id
+
     def status(self, job_id: str) -> dict[str, Any] | None:
         with self.lock:
             job = self.jobs.get(job_id)
@@ -136,12 +184,17 @@ class Jobs:
             path = self.folder / f"{job_id}.json"
             if not path.exists():
                 return None
-            state = RunState.load(path, "bluesky")
+            try:
+                network = json.loads(path.read_text(encoding="utf-8")).get("network", "bluesky")
+            except ValueError:
+                return None
+            state = RunState.load(path, network)
             status, message = "stopped", "the service restarted: sign in again to resume"
         else:
             state, status, message = job.state, job.status, job.message
         return {
             "id": job_id,
+            "network": state.network,
             "status": status,
             "message": message,
             "counts": state.counts(),

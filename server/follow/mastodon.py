@@ -43,6 +43,40 @@ def _same(acct: str, found: str, home_host: str) -> bool:
     return found == acct.lower()
 
 
+class MastodonStopped(Exception):
+    """The home server could not be reached; the state is saved and the run can resume."""
+
+
+def client(server: str, token: str, session: requests.Session, timeout: float) -> Mastodon:
+    return Mastodon(
+        access_token=token,
+        api_base_url=server,
+        session=session,
+        request_timeout=timeout,
+        ratelimit_method="pace",
+        version_check_mode="none",
+        user_agent=USER_AGENT,
+    )
+
+
+def follow_all(m: Mastodon, state: RunState, host: str, say: Callable[[str], None]) -> None:
+    """Follow every pending account of the state from the home server `m` is signed in to."""
+    todo = state.with_status("pending", "failed")
+    total = len(todo)
+    if total:
+        say(f"following {total:,} accounts from {host}")
+    for n, acct in enumerate(todo, start=1):
+        try:
+            outcome, error = _follow_one(m, acct, host)
+        except (*NETWORK_ERRORS, requests.RequestException) as e:
+            state.save()
+            raise MastodonStopped(f"{host}: {type(e).__name__}") from e
+        state.mark(acct, outcome, error)
+        state.save()
+        if n % 10 == 0 or n == total:
+            say(f"{n:,} / {total:,}")
+
+
 def follow_mastodon(
     args: argparse.Namespace,
     state: RunState,
@@ -59,15 +93,7 @@ def follow_mastodon(
         )
     server = home_server(args.server)
     host = urlsplit(server).hostname or ""
-    m = Mastodon(
-        access_token=token,
-        api_base_url=server,
-        session=session,
-        request_timeout=settings.timeout,
-        ratelimit_method="pace",
-        version_check_mode="none",
-        user_agent=USER_AGENT,
-    )
+    m = client(server, token, session, settings.timeout)
     try:
         me = m.account_verify_credentials()
     except merr.MastodonUnauthorizedError:
@@ -81,26 +107,11 @@ def follow_mastodon(
         raise InputError(f"{state.path}: this state belongs to another account; use --state")
     state.account = account
     state.save()
-    todo = state.with_status("pending", "failed")
-    total = len(todo)
-    if total:
-        say(f"following {total:,} accounts from {host}")
-    for n, acct in enumerate(todo, start=1):
-        try:
-            outcome, error = _follow_one(m, acct, host)
-        except (*NETWORK_ERRORS, requests.RequestException) as e:
-            state.save()
-            print(
-                summary(
-                    state,
-                    f"stopped: {host}: {type(e).__name__}; run the same command again to resume",
-                )
-            )
-            return 1
-        state.mark(acct, outcome, error)
-        state.save()
-        if n % 10 == 0 or n == total:
-            say(f"{n:,} / {total:,}")
+    try:
+        follow_all(m, state, host, say)
+    except MastodonStopped as e:
+        print(summary(state, f"stopped: {e}; run the same command again to resume"))
+        return 1
     print(summary(state))
     return 0
 

@@ -34,6 +34,22 @@ def e2e_world() -> dict[str, Any]:
         "findable": {"bluesky": False, "mastodon": False},
     }
     world["accounts"].append(hostile)
+    # The user's own Mastodon server, where they sign in to follow from the results page.
+    world["servers"]["home.social"] = {
+        "software": "mastodon",
+        "version": "4.3.2",
+        "signed_in": "moi",
+        "accounts": {
+            "moi": {
+                "username": "moi",
+                "display_name": "Moi",
+                "note": "",
+                "fields": [],
+                "bot": False,
+                "moved": None,
+            }
+        },
+    }
     return world
 
 

@@ -14,6 +14,7 @@ import build_extension
 from tests import devenv
 from tests.browser import extension_context
 from tests.conftest import Served, service_env
+from tests.e2e.helpers import route_to_internet
 from tests.standins.internet import Internet
 from tests.test_follow_bluesky import records
 
@@ -119,3 +120,48 @@ def test_follow_from_the_results_page(
     }
     assert items == follows
     assert PASSWORD not in repr(everything)  # the extension kept no credential
+
+
+MSEED = """([key, rows]) => {
+  const order = [], accounts = {}, results = {};
+  rows.forEach(([x, acct, bridged]) => {
+    order.push(x);
+    accounts[x] = {handle: x, name: x, bio: '', url: null, links: [], id: '1', follows_you: false};
+    results[x] = {handle: x, error: null, bluesky: null, candidates: {bluesky: [], mastodon: []},
+      mastodon: {acct, url: `https://${acct.split('@')[1]}/@${acct.split('@')[0]}`, display_name: x,
+                 avatar: null, level: 'confirmed', reasons: ['bio-handle'], bridged}};
+  });
+  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
+                                   [`results:${key}`]: results, current: key});
+}"""
+
+
+def test_follow_on_mastodon_from_the_results_page(
+    playwright: Any,
+    extension_dir: Path,
+    e2e_internet: Internet,
+    e2e_world: dict[str, Any],
+) -> None:
+    plain = [a for a in e2e_world["accounts"] if a["case"] == "fedi-handle"][:2]
+    bridged = [a for a in e2e_world["accounts"] if a["case"] == "bridged-bsky-to-fedi"][:1]
+    rows = [[a["handle"], a["expect"]["mastodon"], a in bridged] for a in plain + bridged]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        route_to_internet(ctx, e2e_internet, "home.social")
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(MSEED, [KEY, rows])
+        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+        expect(page.get_by_test_id("row")).to_have_count(3)
+        page.get_by_test_id("mastodon-panel").locator("summary").click()
+        page.get_by_test_id("masto-server").fill("home.social")
+        with ctx.expect_page() as consent_page:
+            page.get_by_test_id("masto-follow").click()
+        consent = consent_page.value
+        consent.get_by_role("button", name="Authorize").click()
+        expect(consent.get_by_test_id("oauth-done")).to_contain_text("moi@home.social")
+        status = page.get_by_test_id("masto-status")
+        expect(status).to_have_attribute("data-status", "done", timeout=60_000)
+        expect(status).to_have_text("Done: followed 3, already followed 0, failed 0.")
+        everything = page.evaluate("chrome.storage.local.get(null)")
+    assert e2e_internet.world.follows["moi@home.social"] == {r[1] for r in rows}
+    assert "tok-" not in repr(everything)  # the token stayed in the service's memory

@@ -15,6 +15,7 @@ malformed JSON, a slow drip, or a dropped connection.
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import logging
 import threading
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from flask import Flask, Response, request
@@ -187,6 +189,8 @@ class World:
         self.instance = _recorded_instances()
         self.ids: dict[str, str] = {}  # account id (as a home server shows it) → acct
         self.ratelimit = (300, 300.0)  # Mastodon's default: 300 requests per 5 minutes
+        self.oauth_apps: dict[str, dict[str, Any]] = {}
+        self.oauth_codes: dict[str, tuple[str, str, str]] = {}
         self.windows: dict[str, tuple[float, int]] = {}
         self.lock = threading.Lock()
         self.follows: dict[str, set[str]] = {}  # signed-in acct → accts it follows
@@ -386,6 +390,11 @@ class FediServer:
             return _json(
                 self.actor(host, acc), content_type="application/activity+json; charset=utf-8"
             )
+        if software == "mastodon" and (
+            path.startswith("/oauth/")
+            or path in ("/api/v1/apps", "/.well-known/oauth-authorization-server")
+        ):
+            return self.oauth(host, server, path)
         if path.startswith(
             (
                 "/api/v1/accounts/verify_credentials",
@@ -450,6 +459,113 @@ class FediServer:
             return _json({"error": "Record not found"}, 404, headers=rl)
         follows.add(self.w.ids[account_id])
         return _json(self.relationship(account_id, True), headers=rl)
+
+    # -- OAuth, as Mastodon does it: app registration, consent page, code, token ----------
+    def oauth(self, host: str, server: dict[str, Any], path: str) -> Response:
+        apps = self.w.oauth_apps
+        if path == "/.well-known/oauth-authorization-server":
+            return _json(
+                {
+                    "issuer": f"https://{host}/",
+                    "authorization_endpoint": f"https://{host}/oauth/authorize",
+                    "token_endpoint": f"https://{host}/oauth/token",
+                    "revocation_endpoint": f"https://{host}/oauth/revoke",
+                    "scopes_supported": [
+                        "read",
+                        "write",
+                        "follow",
+                        "read:search",
+                        "read:follows",
+                        "write:follows",
+                    ],
+                    "response_types_supported": ["code"],
+                    "grant_types_supported": ["authorization_code", "client_credentials"],
+                    "code_challenge_methods_supported": ["S256"],
+                }
+            )
+        if path == "/api/v1/apps" and request.method == "POST":
+            client_id = f"cid-{len(apps)}-{host}"
+            app = {
+                "name": request.form.get("client_name", ""),
+                "website": request.form.get("website"),
+                "redirect_uri": request.form.get("redirect_uris", ""),
+                "scopes": request.form.get("scopes", "read"),
+                "secret": f"sec-{client_id}",
+            }
+            apps[client_id] = app
+            return _json(
+                {
+                    "id": str(len(apps)),
+                    "name": app["name"],
+                    "website": app["website"],
+                    "scopes": app["scopes"].split(),
+                    "redirect_uri": app["redirect_uri"],
+                    "redirect_uris": [app["redirect_uri"]],
+                    "client_id": client_id,
+                    "client_secret": app["secret"],
+                    "vapid_key": "BCk-QqERU0q",
+                }
+            )
+        if path == "/oauth/authorize":
+            args = request.form if request.method == "POST" else request.args
+            app = apps.get(args.get("client_id", ""))
+            if app is None or app["redirect_uri"] != args.get("redirect_uri"):
+                return Response(
+                    "<h1>The redirect URI included is not valid.</h1>",
+                    400,
+                    content_type="text/html",
+                )
+            if request.method == "GET":  # the consent page of the signed-in user
+                fields = "".join(
+                    f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
+                    for k, v in args.items()
+                )
+                page = (
+                    f"<!doctype html><title>Authorize</title><h1>{html.escape(app['name'])}"
+                    ' wants access to your account</h1><form method="post" '
+                    f'action="/oauth/authorize">{fields}<button type="submit">'
+                    "Authorize</button></form>"
+                )
+                return Response(page, 200, content_type="text/html; charset=utf-8")
+            code = f"code-{len(self.w.oauth_codes)}-{host}"
+            self.w.oauth_codes[code] = (
+                args["client_id"],
+                server.get("signed_in", "moi"),
+                args.get("scope", ""),
+            )
+            query = urlencode({"code": code, "state": args.get("state", "")})
+            return Response("", 302, headers={"Location": f"{app['redirect_uri']}?{query}"})
+        if path == "/oauth/token" and request.method == "POST":
+            code = self.w.oauth_codes.pop(request.form.get("code", ""), None)
+            app = apps.get(request.form.get("client_id", ""))
+            if (
+                code is None
+                or app is None
+                or app["secret"] != request.form.get("client_secret")
+                or code[0] != request.form.get("client_id")
+            ):
+                return _json(
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "The provided "
+                        "authorization grant is invalid, expired, revoked, does not match "
+                        "the redirection URI used in the authorization request, or was "
+                        "issued to another client.",
+                    },
+                    400,
+                )
+            tokens = server.setdefault("tokens", {})
+            token = f"tok-{len(tokens)}-{code[0]}"
+            tokens[token] = code[1]
+            return _json(
+                {
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "scope": code[2],
+                    "created_at": int(time.time()),
+                }
+            )
+        return _json({"error": "Record not found"}, 404)
 
     @staticmethod
     def relationship(account_id: str, following: bool) -> dict[str, Any]:

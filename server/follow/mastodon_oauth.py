@@ -1,0 +1,139 @@
+"""Signing in to the user's Mastodon server with OAuth, for the results page.
+
+The service registers itself as an app on the user's server with Mastodon.py (once per server
+and process), sends the user to the server's own consent page, and exchanges the code it gets
+back for an access token. Tokens and app secrets live only in memory, with an expiry.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from mastodon import Mastodon
+from mastodon import errors as merr
+
+from ..networks.http import USER_AGENT
+from .mastodon import home_server
+
+SCOPES = ["read:search", "read:follows", "write:follows"]
+PENDING_TTL = 15 * 60
+SESSION_TTL = 2 * 3600
+
+
+class OAuthError(Exception):
+    """The server refused, or the flow went wrong; the message is for the user."""
+
+
+@dataclass
+class MastodonSession:
+    server: str
+    token: str
+    acct: str
+    expires: float
+
+
+class MastodonAuth:
+    def __init__(self, make_session: Callable[[], requests.Session], timeout: float) -> None:
+        self.make_session = make_session
+        self.timeout = timeout
+        self.apps: dict[tuple[str, str], tuple[str, str]] = {}  # (server, callback) → id, secret
+        self.pending: dict[str, tuple[str, str, float]] = {}  # state → server, callback, expiry
+        self.ready: dict[str, str] = {}  # state → session id, once the user came back
+        self.sessions: dict[str, MastodonSession] = {}
+        self.lock = threading.Lock()
+
+    def _app(self, server: str, callback: str) -> tuple[str, str]:
+        with self.lock:
+            app = self.apps.get((server, callback))
+        if app is None:
+            try:
+                app = Mastodon.create_app(
+                    "Passerelle",
+                    scopes=SCOPES,
+                    redirect_uris=callback,
+                    website="https://github.com/passerelle-social/passerelle",
+                    api_base_url=server,
+                    request_timeout=self.timeout,
+                    session=self.make_session(),
+                    user_agent=USER_AGENT,
+                )
+            except (merr.MastodonError, requests.RequestException) as e:
+                raise OAuthError(
+                    f"{urlsplit(server).hostname} refused to register the app ({type(e).__name__})"
+                ) from e
+            with self.lock:
+                self.apps[(server, callback)] = app
+        return app
+
+    def authorize_url(self, server_text: str, callback: str) -> tuple[str, str]:
+        """(URL of the server's consent page, state to wait on)."""
+        server = home_server(server_text)
+        client_id, client_secret = self._app(server, callback)
+        state = secrets.token_urlsafe(24)
+        m = Mastodon(
+            client_id=client_id,
+            client_secret=client_secret,
+            api_base_url=server,
+            session=self.make_session(),
+            request_timeout=self.timeout,
+            version_check_mode="none",
+            user_agent=USER_AGENT,
+        )
+        try:
+            url = m.auth_request_url(redirect_uris=callback, scopes=SCOPES, state=state)
+        except (merr.MastodonError, requests.RequestException) as e:
+            raise OAuthError(f"{urlsplit(server).hostname}: {type(e).__name__}") from e
+        with self.lock:
+            now = time.time()
+            self.pending = {k: v for k, v in self.pending.items() if v[2] > now}
+            self.pending[state] = (server, callback, now + PENDING_TTL)
+        return url, state
+
+    def callback(self, state: str, code: str) -> str:
+        """Exchange the code; the user's acct (user@server)."""
+        with self.lock:
+            pending = self.pending.pop(state, None)
+        if pending is None or pending[2] < time.time():
+            raise OAuthError("this sign-in link expired or was already used; start again")
+        server, callback, _ = pending
+        client_id, client_secret = self._app(server, callback)
+        m = Mastodon(
+            client_id=client_id,
+            client_secret=client_secret,
+            api_base_url=server,
+            session=self.make_session(),
+            request_timeout=self.timeout,
+            version_check_mode="none",
+            user_agent=USER_AGENT,
+        )
+        try:
+            token = m.log_in(code=code, redirect_uri=callback, scopes=SCOPES)
+            me = m.account_verify_credentials()
+        except (merr.MastodonError, requests.RequestException) as e:
+            raise OAuthError(
+                f"{urlsplit(server).hostname} refused the sign-in ({type(e).__name__})"
+            ) from e
+        acct = f"{me['acct']}@{urlsplit(server).hostname}".lower()
+        session_id = secrets.token_urlsafe(24)
+        with self.lock:
+            self.sessions[session_id] = MastodonSession(
+                server, token, acct, time.time() + SESSION_TTL
+            )
+            self.ready[state] = session_id
+        return acct
+
+    def session_for_state(self, state: str) -> str | None:
+        """The session id once the user has come back from the consent page (given once)."""
+        with self.lock:
+            return self.ready.pop(state, None)
+
+    def session(self, session_id: str) -> MastodonSession | None:
+        with self.lock:
+            s = self.sessions.get(session_id)
+        return s if s and s.expires > time.time() else None

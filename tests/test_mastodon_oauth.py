@@ -1,0 +1,111 @@
+"""Following on Mastodon from the results page, service side: the app registered on the user's
+server, the consent page, the code exchanged for a token kept in memory, then a follow job."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from server import create_app
+from server.networks.http import make_session
+from tests.envvars import patched
+from tests.standins.internet import Internet
+from tests.test_follow_mastodon import _server
+
+HOME = "home.social"
+
+
+@pytest.fixture
+def net() -> Iterator[Internet]:
+    world = {
+        "bluesky": [],
+        "accounts": [],
+        "servers": {
+            HOME: _server(["moi"], signed_in="moi"),
+            "piaille.fr": _server(["p0", "p1", "p2"]),
+        },
+    }
+    internet = Internet(world)
+    internet.world.ratelimit = (300, 3.0)
+    try:
+        with patched(internet.env):
+            yield internet
+    finally:
+        internet.stop()
+
+
+@pytest.fixture
+def client(net: Internet, tmp_path: Path) -> Any:
+    with patched({"XDG_STATE_HOME": str(tmp_path)}):
+        yield create_app({"PASSERELLE_CACHE_URL": "none", "PASSERELLE_RETRIES": "0"}).test_client()
+
+
+def consent(url: str) -> str:
+    """What the user does in their browser: open the consent page and click Authorize."""
+    browser = make_session()
+    page = browser.get(url)
+    assert page.status_code == 200 and "Authorize" in page.text
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+    answer = browser.post(f"https://{HOME}/oauth/authorize", data=fields, allow_redirects=False)
+    assert answer.status_code == 302
+    return answer.headers["Location"]
+
+
+def test_sign_in_and_follow(client: Any, net: Internet) -> None:
+    r = client.post("/api/mastodon/authorize", json={"server": HOME})
+    assert r.status_code == 200, r.get_json()
+    url, state = r.get_json()["authorize_url"], r.get_json()["state"]
+    assert url.startswith(f"https://{HOME}/oauth/authorize?")
+    assert parse_qs(urlsplit(url).query)["scope"] == ["read:search read:follows write:follows"]
+    assert client.get(f"/api/mastodon/session?state={state}").get_json() == {"ready": False}
+    back = urlsplit(consent(url))
+    assert back.path == "/api/mastodon/callback"
+    page = client.get(f"{back.path}?{back.query}")
+    assert page.status_code == 200 and "Connected as moi@home.social" in page.get_data(True)
+    ready = client.get(f"/api/mastodon/session?state={state}").get_json()
+    assert ready["ready"] and ready["acct"] == "moi@home.social"
+    assert client.get(f"/api/mastodon/session?state={state}").get_json() == {"ready": False}
+    r = client.post(
+        "/api/mastodon/follow",
+        json={
+            "session": ready["session"],
+            "targets": [{"acct": "p0@piaille.fr"}, {"acct": "p1@piaille.fr"}],
+        },
+    )
+    assert r.status_code == 202
+    job = r.get_json()["job"]
+    deadline = time.monotonic() + 30
+    while (status := client.get(f"/api/jobs/{job}").get_json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert status["status"] == "done" and status["network"] == "mastodon"
+    assert status["counts"]["followed"] == 2
+    assert net.world.follows["moi@home.social"] == {"p0@piaille.fr", "p1@piaille.fr"}
+    # The app was registered once for this server.
+    client.post("/api/mastodon/authorize", json={"server": f"https://{HOME}/"})
+    assert len(net.world.oauth_apps) == 1
+
+
+def test_reused_or_forged_callback(client: Any) -> None:
+    r = client.get("/api/mastodon/callback?state=forged&code=x")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "sign-in-refused"
+    r = client.get("/api/mastodon/callback?error=access_denied&error_description=Refused")
+    assert r.status_code == 400
+
+
+def test_follow_needs_a_session(client: Any) -> None:
+    r = client.post("/api/mastodon/follow", json={"session": "nope", "targets": []})
+    assert r.status_code == 401
+
+
+def test_unknown_server(client: Any) -> None:
+    r = client.post("/api/mastodon/authorize", json={"server": "nowhere.example"})
+    assert r.status_code == 503
+    r = client.post("/api/mastodon/authorize", json={"server": "ftp://x"})
+    assert r.status_code == 422
