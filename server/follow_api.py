@@ -120,8 +120,9 @@ def mastodon_authorize() -> Any:
 
 _DONE_PAGE = """<!doctype html><meta charset="utf-8"><title>Passerelle</title>
 <body style="font:16px system-ui;margin:3em"><h1>Passerelle</h1>
-<p data-testid="oauth-done">Connected as {acct}. You can close this tab and go back to the results.</p>
-<p lang="fr">Connecté·e en tant que {acct}. Vous pouvez fermer cet onglet et revenir aux résultats.</p>"""
+<p data-testid="oauth-done">Connected as {acct}. You can close this tab and go back to the
+results.</p><p lang="fr">Connecté·e en tant que {acct}. Vous pouvez fermer cet onglet et revenir
+aux résultats.</p>"""
 
 
 @bp.get("/mastodon/callback")
