@@ -41,6 +41,7 @@ def test_new_button_cell(page: Any) -> None:
         "shown_links": ["piaille.fr/@alice_verylon…"],
         "id": "1234567890",
         "follows_you": True,
+        "avatar": "https://pbs.twimg.com/profile_images/1/a_normal.jpg",
     }
 
 
@@ -52,6 +53,7 @@ def test_old_div_cell_without_bio(page: Any) -> None:
         "shown_links": [],
         "id": "42",
         "follows_you": False,
+        "avatar": None,  # x.png is not X's image host
     }
 
 

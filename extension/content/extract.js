@@ -85,6 +85,13 @@
     return candidates.length ? candidates[candidates.length - 1] : null;
   }
 
+  // The avatar X shows (pbs.twimg.com), for the results page.
+  function avatarOf(cell) {
+    const img = cell.querySelector(`${S.avatarContainer} img`);
+    const src = img && img.getAttribute('src');
+    return src && /^https:\/\/pbs\.twimg\.com\//.test(src) ? src : null;
+  }
+
   function idOf(cell) {
     const btn = cell.querySelector(S.followButton);
     if (!btn) return null;
@@ -113,6 +120,7 @@
       shown_links: links,
       id: idOf(user),
       follows_you: !!user.querySelector(S.followsYou),
+      avatar: avatarOf(user),
     };
   };
 

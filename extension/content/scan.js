@@ -62,6 +62,7 @@
       links: Array.isArray(hook.links) && hook.links.length ? hook.links : [],
       id: dom.id || hook.id || null,
       follows_you: dom.follows_you || hook.follows_you === true,
+      avatar: dom.avatar || null,
     };
   }
 

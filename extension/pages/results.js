@@ -45,7 +45,7 @@ function matchCell(net, handle, match, candidates) {
       'data-level': match.level, title: t('reasonsLabel'), text: levelText(match.level),
       onclick: () => { reasons.hidden = !reasons.hidden; },
     });
-    const info = h('div', {},
+    const info = h('div', {}, avatarImage(match.avatar),
       h('div', { class: 'name', text: match.display_name || '' }),
       h('div', { class: 'handle' }, label, match.bridged ? ' ' : null,
         match.bridged ? h('span', { class: 'bridged', text: t('bridged') }) : null),
@@ -68,13 +68,22 @@ function matchCell(net, handle, match, candidates) {
   return td;
 }
 
+// Avatars come from X, the Bluesky CDN and every fediverse server: https only, no referrer.
+function avatarImage(url) {
+  const safe = safeUrl(url);
+  if (!safe || !safe.startsWith('https://')) {
+    return h('div', { class: 'avatar', 'aria-hidden': 'true' });
+  }
+  return h('img', { class: 'avatar', src: safe, alt: '', loading: 'lazy', referrerpolicy: 'no-referrer' });
+}
+
 function buildRow(handle) {
   const account = state.scan.accounts[handle];
   const result = state.results[handle] || null;
   const xUrl = `https://x.com/${encodeURIComponent(account.handle)}`;
   const who = h('td', {},
     h('div', { class: 'who' },
-      h('div', { class: 'avatar', 'aria-hidden': 'true' }),
+      avatarImage(account.avatar),
       h('div', {},
         h('div', { class: 'name', 'data-testid': 'x-name', text: account.name || account.handle }),
         h('a', { class: 'handle', href: xUrl, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'x-handle', text: `@${account.handle}` }),
@@ -150,12 +159,8 @@ async function followOnMastodon() {
 
 function showMastodonFollow(job) {
   if (!job || !job.counts) return;
-  const status = document.getElementById('masto-status');
-  const c = job.counts;
-  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
-  else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
-  else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
-  status.dataset.status = job.status;
+  showJobText(document.getElementById('masto-status'), job);
+  showOutcomes('mastodon', job.accounts || {});
 }
 
 // -- following on Bluesky ----------------------------------------------------------------------
@@ -186,20 +191,32 @@ function updateAnnouncement() {
   document.getElementById('announce-text').value = text;
 }
 
+// The line that tells how a follow job goes.
+function showJobText(status, job) {
+  const c = job.counts || { followed: 0, skipped: 0, failed: 0, pending: 0 };
+  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
+  else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
+  else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
+  status.dataset.status = job.status;
+}
+
 function showFollow(job) {
-  const status = document.getElementById('follow-status');
   if (!job) return;
   if (job.me && !document.getElementById('my-bluesky').value) document.getElementById('my-bluesky').value = job.me;
   const packs = Object.values(job.starter_packs || {});
   if (packs.length) state.packUrl = starterPackUrl(packs[0]);
   updateAnnouncement();
-  // Each row says what was done for it.
-  const outcome = job.accounts || {};
+  showJobText(document.getElementById('follow-status'), job);
+  showOutcomes('bluesky', job.accounts || {});
+}
+
+// Each row says what was done for it on that network.
+function showOutcomes(net, outcome) {
   for (const r of state.rows) {
-    const b = r.result && r.result.bluesky;
-    const cell = r.row.querySelector('[data-net=bluesky]');
+    const m = r.result && r.result[net];
+    const cell = r.row.querySelector(`[data-net=${net}]`);
     let badge = cell.querySelector('[data-testid=follow-outcome]');
-    const o = b && outcome[b.did];
+    const o = m && outcome[net === 'bluesky' ? m.did : m.acct.toLowerCase()];
     if (!o || o.status === 'pending') {
       if (badge) badge.remove();
       continue;
@@ -210,11 +227,6 @@ function showFollow(job) {
     }
     badge.textContent = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge' }[o.status] || 'followFailedBadge');
   }
-  const c = job.counts || { followed: 0, skipped: 0, failed: 0, pending: 0 };
-  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
-  else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
-  else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
-  status.dataset.status = job.status;
 }
 
 function render() {

@@ -56,6 +56,8 @@ def test_full_list_scanned_resolved_and_shown(
         hostile_row = results.locator('[data-handle="hostile_bio"] [data-testid=x-name]')
         expect(hostile_row).to_have_text("<b>Bold</b> <img src=x onerror=alert(1)>")
         scan = scan_state(results)
+        avatars = results.locator("img.avatar")
+        assert avatars.count() >= len(accounts)  # X's pictures, and the matches' where known
         assert xlist.failed == {3}  # the failed load was retried by clicking X's Retry
 
     # Everything arrived intact at the service, once each, in list order.

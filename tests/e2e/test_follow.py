@@ -162,6 +162,7 @@ def test_follow_on_mastodon_from_the_results_page(
         status = page.get_by_test_id("masto-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
         expect(status).to_have_text("Done: followed 3, already followed 0, failed 0.")
+        expect(page.get_by_test_id("follow-outcome")).to_have_count(3)
         everything = page.evaluate("chrome.storage.local.get(null)")
     assert e2e_internet.world.follows["moi@home.social"] == {r[1] for r in rows}
     assert "tok-" not in repr(everything)  # the token stayed in the service's memory
