@@ -85,8 +85,10 @@
       return;
     }
     const users = usersFrom(json);
-    if (!users.length) return;
-    const message = { source: 'passerelle-hook', op: op[1], users };
+    // A page of the list with nobody in it: X has reached the end of the list.
+    const message = users.length
+      ? { source: 'passerelle-hook', op: op[1], users }
+      : { source: 'passerelle-hook', op: op[1], users: [], end: true };
     kept.push(message);
     keptUsers += users.length;
     while (keptUsers > MAX_KEPT && kept.length > 1) keptUsers -= kept.shift().users.length;

@@ -23,10 +23,14 @@
 
   // Hook data arrives by window messages from the page world, before or while we scan.
   const hooked = new Map(); // op → Map(handleLower → user)
+  const listEnded = new Set(); // ops whose last page came back empty: the true end
+  let hookVersion = 0; // grows with every hook message
   window.addEventListener('message', (ev) => {
     const d = ev.data;
     if (ev.source !== window || !d || d.source !== 'passerelle-hook' || !Array.isArray(d.users)) return;
     const op = d.op || '*';
+    if (d.end) listEnded.add(op);
+    hookVersion++;
     if (!hooked.has(op)) hooked.set(op, new Map());
     const m = hooked.get(op);
     for (const u of d.users) {
@@ -110,7 +114,7 @@
         clearTimeout(timer);
         resolve(changed);
       };
-      const obs = new MutationObserver(() => setTimeout(() => finish(true), 30));
+      const obs = new MutationObserver(() => setTimeout(() => finish(true), 5));
       obs.observe(root, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['style'] });
       const timer = setTimeout(() => finish(false), ms);
     });
@@ -137,6 +141,8 @@
       this.onPaused = onPaused || (() => {});
       this.gap = false;
       this.scrolled = false;
+      this.notDrawing = false;
+      this.hookSeen = -1;
       this.stopped = false;
       this.state = null;
       this.lastSave = 0;
@@ -189,7 +195,9 @@
       // Rows on screen but none read before, while the list already has some: the scroll
       // overshot (the page did not draw in time). `run` steps back.
       this.gap = seen > 0 && known === 0 && this.state.order.length > added && this.scrolled;
-      // Late hook data (links, website) for rows already read.
+      // Late hook data (links, website) for rows already read, when some arrived.
+      if (hookVersion === this.hookSeen) return added;
+      this.hookSeen = hookVersion;
       for (const lower of this.state.order) {
         const acc = this.state.accounts[lower];
         const hook = hookUser(this.page, lower);
@@ -241,10 +249,11 @@
           continue;
         }
         if (added) idle = 0;
-        if (!(await drawing())) {
+        if (this.notDrawing) {
           this.onPaused(true);
           while (!(await drawing()) && !this.stopped);
           this.onPaused(false);
+          this.notDrawing = false;
           continue; // read again what the page draws now, before scrolling on
         }
         if (this.gap) {
@@ -255,7 +264,9 @@
           continue;
         }
         if (atBottom()) {
-          if (++idle >= IDLE_ROUNDS_AT_END) break;
+          // X said the list is over (an empty last page): one quiet round is enough.
+          const enough = listEnded.has(OPS[this.page.kind]) ? 1 : IDLE_ROUNDS_AT_END;
+          if (++idle >= enough) break;
           // Nudge: some lists only load more after a small scroll at the bottom.
           window.scrollBy(0, -Math.min(200, window.innerHeight / 4));
           await new Promise((r) => requestAnimationFrame(() => r()));
@@ -263,9 +274,12 @@
           await changeOrTimeout(root, WAIT_MS);
           continue;
         }
+        // Whether the page draws is watched during the scroll's own wait, at no extra cost.
+        const frame = drawing();
         window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
         this.scrolled = true;
         await changeOrTimeout(root, WAIT_MS / 3);
+        this.notDrawing = !(await frame);
       }
       root = listRoot() || root;
       if (root) this.harvest(root);

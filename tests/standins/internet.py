@@ -100,6 +100,7 @@ class Control:
     paths: list[tuple[str, str]] = field(default_factory=list)
     user_agents: set[str] = field(default_factory=set)
     rate_limit: float = 0.0  # requests per second per host before 429 (0: none)
+    refused: int = 0  # requests answered 429 by that limit
     lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[str, list[float]] = field(default_factory=dict)
 
@@ -138,6 +139,7 @@ class Control:
                 now = time.monotonic()
                 bucket[:] = [t for t in bucket if now - t < 1.0]
                 if len(bucket) >= self.rate_limit:
+                    self.refused += 1
                     return Fault(host, "ratelimit", seconds=1.0)
                 bucket.append(now)
         return None

@@ -194,7 +194,8 @@
           }
         }
       }
-      ended = !added || /\|end$/.test(cursor || '');
+      // As X does: the cursor after the last people still leads to one more, empty, page.
+      ended = !added;
       render();
       maybeLoad();
     }, cfg.latencyMs);
