@@ -76,7 +76,7 @@ class Resolver:
             self.session, settings.bsky_appview, cache, settings.timeout, settings.dns_servers
         )
         self.fediverse = Fediverse(self.session, cache, settings.timeout)
-        self.bridges = Bridges(self.fediverse, cache)
+        self.bridges = Bridges(self.fediverse, self.bluesky, cache)
         self.pool = ThreadPoolExecutor(
             max_workers=settings.threads, thread_name_prefix="passerelle-lookup"
         )
@@ -232,6 +232,13 @@ class Resolver:
             ):
                 assert isinstance(b.profile, BskyProfile)
                 mirrors.append((key, b.profile, b.ident))
+        if mirrors:
+            try:
+                opted = self.bridges.opted_in([ident for _, _, ident in mirrors])
+            except UpstreamUnavailable:
+                opted = None
+            if opted is not None:
+                mirrors = [m for m in mirrors if m[2] in opted]
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
         self._submit_bsky(states, bsky, futures)
         for key, profile, ident in mirrors:

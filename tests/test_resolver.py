@@ -127,3 +127,39 @@ def test_name_search_only_for_the_unmatched(world_resolver: Any) -> None:
 )
 def test_search_query(name: str, query: str | None) -> None:
     assert search_query(name) == query
+
+
+def test_bridge_opt_in_is_asked_in_batches(world_resolver: Any) -> None:
+    """Who is bridged shows in one AppView call per 30 accounts (they follow ap.brid.gy); only
+    those are asked of the bridge itself."""
+    people = [
+        profile(f"did:plc:{i:024d}", f"user{i}.bsky.social", f"User {i}", follows_bridge=i < 3)
+        for i in range(40)
+    ]
+    people.append(profile("did:plc:" + "b" * 24, "ap.brid.gy", "Bridgy Fed"))
+    bridged = {
+        f"user{i}.bsky.social": {
+            "username": f"user{i}.bsky.social",
+            "display_name": f"User {i}",
+            "note": "",
+            "fields": [],
+            "bot": False,
+            "moved": None,
+        }
+        for i in range(3)
+    }
+    world = {
+        "bluesky": people,
+        "servers": {
+            "bsky.brid.gy": {"software": "bridgy-fed", "version": "1", "accounts": bridged}
+        },
+    }
+    r, net = world_resolver(world)
+    accounts = [Account(f"x{i}", f"User {i}", bio=f"🦋 user{i}.bsky.social") for i in range(40)]
+    body = r.resolve(accounts)
+    paths = net.control.paths
+    assert sum(1 for _, p in paths if p.endswith("getRelationships")) == 2
+    assert sum(1 for h, _ in paths if h == "bsky.brid.gy") == 3
+    mirrors = [res["mastodon"] for res in body["results"] if res["mastodon"]]
+    assert [m["acct"] for m in mirrors] == [f"user{i}.bsky.social@bsky.brid.gy" for i in range(3)]
+    assert all(m["bridged"] and m["level"] == "confirmed" for m in mirrors)

@@ -24,6 +24,7 @@ from ..signals import valid_did
 from .http import USER_AGENT, UpstreamUnavailable, count
 
 BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
+RELATIONSHIPS_BATCH = 30  # app.bsky.graph.getRelationships accepts at most 30 others
 FOUND_TTL = 24 * 3600
 MISSING_TTL = 6 * 3600
 SEARCH_TTL = 12 * 3600
@@ -231,6 +232,22 @@ class Bluesky:
                 "bsky:actor:" + actor, p.to_json() if p else None, FOUND_TTL if p else MISSING_TTL
             )
         return out
+
+    # -- getRelationships ----------------------------------------------------------------------
+    def followers_among(self, actor_did: str, dids: Sequence[str]) -> set[str]:
+        """Which of `dids` (30 at most) follow `actor_did`, in one call."""
+        assert len(dids) <= RELATIONSHIPS_BATCH
+        try:
+            response = self.client.app.bsky.graph.get_relationships(
+                params={"actor": actor_did, "others": list(dids)}
+            )
+        except atproto_errors.AtProtocolError as e:
+            raise UpstreamUnavailable(f"appview getRelationships: {type(e).__name__}") from e
+        return {
+            str(r.did)
+            for r in response.relationships
+            if getattr(r, "followed_by", None) and getattr(r, "did", None)
+        }
 
     # -- searchActors --------------------------------------------------------------------------
     def search(self, query: str, limit: int = 10) -> list[BskyProfile]:

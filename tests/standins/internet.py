@@ -313,6 +313,39 @@ class AppView:
                 if len(hits) >= limit:
                     break
             return _json({"actors": hits}, headers=self.ratelimit_headers())
+        if path == "/xrpc/app.bsky.graph.getRelationships":
+            actor = self.find(request.args.get("actor", ""))
+            others = request.args.getlist("others")
+            if actor is None:
+                return _json({"error": "ActorNotFound", "message": "Actor not found"}, 400)
+            if len(others) > 30:
+                return _json(
+                    {
+                        "error": "InvalidRequest",
+                        "message": "Error: others must not have more than 30 elements",
+                    },
+                    400,
+                )
+            out = []
+            bridge = actor["handle"] == "ap.brid.gy"
+            for other in others:
+                p = self.find(other)
+                if p is None:
+                    out.append(
+                        {
+                            "$type": "app.bsky.graph.defs#notFoundActor",
+                            "actor": other,
+                            "notFound": True,
+                        }
+                    )
+                    continue
+                rel: dict[str, Any] = {"$type": "app.bsky.graph.defs#relationship", "did": p["did"]}
+                if bridge and p.get("follows_bridge"):
+                    rel["followedBy"] = f"at://{p['did']}/app.bsky.graph.follow/3kbridge"
+                out.append(rel)
+            return _json(
+                {"actor": actor["did"], "relationships": out}, headers=self.ratelimit_headers()
+            )
         if path == "/xrpc/com.atproto.identity.resolveHandle":
             p = self.w.by_handle.get((request.args.get("handle") or "").lower())
             if p is None:

@@ -236,6 +236,8 @@ class WorldBuilder:
         self.servers[DELEGATED[0]] = {"delegate_to": DELEGATED[1]}
         for domain, name in ORGS:
             self.add_bsky(domain, name, f"Le compte officiel de {name}.")
+        # Bridgy Fed's account: Bluesky people opt in to the bridge by following it.
+        self.add_bsky("ap.brid.gy", "Bridgy Fed for ActivityPub", "Follow to bridge.")
         for user, host, name in ORG_FEDI:
             self.add_fedi(user, host, name, f"<p>Compte officiel {name}.</p>")
 
@@ -566,7 +568,7 @@ class WorldBuilder:
     def case_bridged_bsky_only(self) -> None:
         name, x, slug = self.person()
         h = f"{slug[:14]}.bsky.social"
-        self.add_bsky(h, name, self.bio())
+        self.add_bsky(h, name, self.bio(), follows_bridge=True)
         acct = self.add_fedi(h, "bsky.brid.gy", name)
         self.add_x("bridged-bsky-to-fedi", x, name, f"{self.bio()} 🦋 {h}", bsky=h, fedi=acct)
 
