@@ -286,6 +286,7 @@ def main() -> None:
         report["sizes"].append(
             run_size(size, args.latency, args.host_rate, args.peer_sample if i == 0 else 0)
         )
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")  # keep what is done
     if args.scan:
         sys.stderr.write(f"scanning {args.scan:,} accounts…\n")
         report["scan"] = run_scan(args.scan, page_latency_ms=150)

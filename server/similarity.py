@@ -70,7 +70,11 @@ def name_similarity(a: str | None, b: str | None) -> float:
     if ta == tb:
         return 1.0
     ca, cb = "".join(ta), "".join(tb)
-    if ca == cb or sorted(ta) == sorted(tb):
+    if sorted(ta) == sorted(tb):
+        return 0.95
+    # "AliceMartin" is "Alice Martin"; but "Julie N. Simon" is not "Julien Simon": the same
+    # letters count only when one side is written as a single word.
+    if ca == cb and min(len(ta), len(tb)) == 1:
         return 0.95
     small, large = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
     if len(small) >= 2 and set(small) <= set(large):

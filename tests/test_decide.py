@@ -525,6 +525,8 @@ NAMES = [
     ("Hélène Dubois", "Helene Dubois", 1.0),
     ("Martin Alice", "Alice Martin", 0.95),
     ("AliceMartin", "Alice Martin", 0.95),
+    ("Julien Simon", "Julie N. Simon", None),
+    ("Jean-Luc Picard", "Jean Luc Picard", 1.0),
     ("Dr Alice Martin", "Alice Martin", 1.0),
     ("𝐀𝐥𝐢𝐜𝐞 𝐌𝐚𝐫𝐭𝐢𝐧", "Alice Martin", 1.0),
     ("Alice Martin", "Alicia Martin", None),

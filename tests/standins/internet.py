@@ -14,6 +14,7 @@ malformed JSON, a slow drip, or a dropped connection.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import html
 import json
@@ -166,6 +167,16 @@ def _json(
 class World:
     """Indexes of a world dict for fast answers."""
 
+    def search(self, q: str) -> list[dict[str, Any]]:
+        """Profiles matching every word of the query, in the world's order."""
+        words = _fold(q)
+        if not words:
+            return []
+        found = _prefixed(self, words[0])
+        for w in words[1:]:
+            found &= _prefixed(self, w)
+        return [self.data["bluesky"][i] for i in sorted(found)]
+
     def __init__(self, world: dict[str, Any]) -> None:
         self.data = world
         self.appview_host = world.get("appview_host", "public.api.bsky.app")
@@ -186,6 +197,14 @@ class World:
             if p.get("proof") == "dns"
         }
         self.servers: dict[str, dict[str, Any]] = world["servers"]
+        # The search index: every word of a display name or handle → the profiles holding it.
+        self.words: dict[str, set[int]] = {}
+        for i, p in enumerate(world["bluesky"]):
+            if p["handle"] == "handle.invalid":
+                continue
+            for token in _fold(p["displayName"]) + _fold(p["handle"].replace(".", " ")):
+                self.words.setdefault(token, set()).add(i)
+        self.sorted_words = sorted(self.words)
         self.unresolvable = set(world.get("unresolvable", []))
         self.template = _recorded_account()
         self.instance = _recorded_instances()
@@ -196,6 +215,16 @@ class World:
         self.windows: dict[str, tuple[float, int]] = {}
         self.lock = threading.Lock()
         self.follows: dict[str, set[str]] = {}  # signed-in acct → accts it follows
+
+
+def _prefixed(world: World, word: str) -> set[int]:
+    """Profiles with a word starting with `word` (as the AppView's search matches prefixes)."""
+    out: set[int] = set()
+    i = bisect.bisect_left(world.sorted_words, word)
+    while i < len(world.sorted_words) and world.sorted_words[i].startswith(word):
+        out |= world.words[world.sorted_words[i]]
+        i += 1
+    return out
 
 
 def _fold(text: str) -> list[str]:
@@ -302,16 +331,7 @@ class AppView:
                     },
                     400,
                 )
-            words = _fold(q)
-            hits = []
-            for p in self.w.data["bluesky"]:
-                if p["handle"] == "handle.invalid" or not words:
-                    continue
-                tokens = _fold(p["displayName"]) + _fold(p["handle"].replace(".", " "))
-                if all(any(t.startswith(wd) for t in tokens) for wd in words):
-                    hits.append(self.view(p, detailed=False))
-                if len(hits) >= limit:
-                    break
+            hits = [self.view(p, detailed=False) for p in self.w.search(q)[:limit]]
             return _json({"actors": hits}, headers=self.ratelimit_headers())
         if path == "/xrpc/app.bsky.graph.getRelationships":
             actor = self.find(request.args.get("actor", ""))

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 from typing import Any
 
@@ -244,8 +245,10 @@ class WorldBuilder:
     # -- people ------------------------------------------------------------------------------
     def person(self) -> tuple[str, str, str]:
         """A fresh (display name, X handle, ascii slug)."""
-        for _ in range(1000):
+        for attempt in range(2000):
             first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
+            if attempt >= 20:  # large worlds: a middle initial keeps every name distinct
+                first = f"{first} {self.rng.choice('ABCDEFGHJKLMNPRSTVW')}."
             name = f"{first} {last}"
             slug = _ascii(first + last).replace(" ", "").replace("'", "")
             style = self.rng.random()
@@ -257,6 +260,8 @@ class WorldBuilder:
                 )
             else:
                 handle = (_ascii(first) + "_" + _ascii(last)).replace(" ", "")[:15]
+            slug = re.sub(r"[^a-z0-9]", "", slug)
+            handle = re.sub(r"[^a-z0-9_]", "", handle)
             if handle not in self.used_x and name not in self.used_names and len(handle) >= 4:
                 self.used_x.add(handle)
                 self.used_names.add(name)
@@ -472,7 +477,7 @@ class WorldBuilder:
     def case_underscore(self) -> None:
         name, _, _ = self.person()
         first, last = name.split(" ", 1)
-        x = f"{_ascii(first)}_{_ascii(last)}".replace(" ", "")[:15]
+        x = re.sub(r"[^a-z0-9_]", "", f"{_ascii(first)}_{_ascii(last)}")[:15]
         if x in self.used_x:
             return
         self.used_x.add(x)
