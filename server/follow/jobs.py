@@ -13,6 +13,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ class _Job:
     message: str = ""
     log: list[str] = field(default_factory=list)
     thread: threading.Thread | None = None
+
+    def report(self, line: str) -> None:
+        self.message = line
+        self.status = "waiting" if line.startswith("write budget spent") else "running"
+        self.log = [*self.log[-49:], line]
 
 
 class Jobs:
@@ -86,6 +92,45 @@ class Jobs:
             found = self.sessions.get(token)
         return found[0] if found and found[1] > time.time() else None
 
+    def _prepare(
+        self, job_id: str | None, network: str, account: str, targets: list[Target]
+    ) -> tuple[str, _Job | None]:
+        """The job's saved state joined by these targets; no job when it is already running."""
+        job_id = job_id or secrets.token_hex(8)
+        with self.lock:
+            running = self.jobs.get(job_id)
+            if running and running.thread and running.thread.is_alive():
+                return job_id, None
+        state = RunState.load(self.folder / f"{job_id}.json", network)
+        if state.account and state.account != account:
+            raise PermissionError("this job belongs to another account")
+        state.account = account
+        state.add_targets(targets)
+        state.save()
+        return job_id, _Job(job_id, state)
+
+    def _launch(self, job: _Job, work: Callable[[], None]) -> str:
+        """Run `work` in a thread; whatever happens, the state is saved and the job says how
+        it ended."""
+
+        def run() -> None:
+            try:
+                work()
+            except (UpstreamUnavailable, BudgetExhausted, MastodonStopped) as e:
+                job.status, job.message = "stopped", f"stopped: {e}; start again to resume"
+            except Exception as e:  # never lose the state to an unexpected error
+                job.status, job.message = "stopped", f"stopped: {type(e).__name__}"
+            else:
+                job.status, job.message = "done", "done"
+            finally:
+                job.state.save()
+
+        job.thread = threading.Thread(target=run, name=f"follow-{job.id}", daemon=True)
+        with self.lock:
+            self.jobs[job.id] = job
+        job.thread.start()
+        return job.id
+
     def start(
         self,
         writer: BlueskyWriter,
@@ -94,88 +139,38 @@ class Jobs:
         pack_name: str | None,
         job_id: str | None = None,
     ) -> str:
-        job_id = job_id or secrets.token_hex(8)
-        with self.lock:
-            running = self.jobs.get(job_id)
-            if running and running.thread and running.thread.is_alive():
-                return job_id
-        state = RunState.load(self.folder / f"{job_id}.json", "bluesky")
-        if state.account and state.account != writer.did:
-            raise PermissionError("this job belongs to another account")
-        state.account = writer.did
-        state.add_targets(targets)
-        state.save()
-        job = _Job(job_id, state)
-        budget = WriteBudget.from_json(state.budget, self.settings.bsky_write_budget)
-
-        def report(line: str) -> None:
-            job.message = line
-            job.status = "waiting" if line.startswith("write budget spent") else "running"
-            job.log = [*job.log[-49:], line]
+        """Follow on Bluesky (then a list and starter packs), in a thread."""
+        job_id, job = self._prepare(job_id, "bluesky", writer.did, targets)
+        if job is None:
+            return job_id
+        budget = WriteBudget.from_json(job.state.budget, self.settings.bsky_write_budget)
+        runner = Runner(writer, job.state, budget, wait=True, report=job.report)
 
         def work() -> None:
-            runner = Runner(writer, state, budget, wait=True, report=report)
-            try:
-                runner.follow_all()
-                if list_name:
-                    runner.make_list(list_name)
-                if pack_name:
-                    runner.make_starter_packs(pack_name)
-                job.status, job.message = "done", "done"
-            except (UpstreamUnavailable, BudgetExhausted) as e:
-                job.status, job.message = "stopped", f"stopped: {e}; start again to resume"
-            except Exception as e:  # never lose the state to an unexpected error
-                job.status, job.message = "stopped", f"stopped: {type(e).__name__}"
-            finally:
-                state.save()
+            runner.follow_all()
+            if list_name:
+                runner.make_list(list_name)
+            if pack_name:
+                runner.make_starter_packs(pack_name)
 
-        job.thread = threading.Thread(target=work, name=f"follow-{job_id}", daemon=True)
-        with self.lock:
-            self.jobs[job_id] = job
-        job.thread.start()
-        return job_id
+        return self._launch(job, work)
 
     def start_mastodon(
         self, session: MastodonSession, targets: list[Target], job_id: str | None = None
     ) -> str:
         """Follow fediverse accounts from the user's home server, in a thread."""
-        job_id = job_id or secrets.token_hex(8)
-        with self.lock:
-            running = self.jobs.get(job_id)
-            if running and running.thread and running.thread.is_alive():
-                return job_id
-        state = RunState.load(self.folder / f"{job_id}.json", "mastodon")
-        if state.account and state.account != session.acct:
-            raise PermissionError("this job belongs to another account")
-        state.account = session.acct
-        state.add_targets(targets)
-        state.save()
-        job = _Job(job_id, state)
+        job_id, job = self._prepare(job_id, "mastodon", session.acct, targets)
+        if job is None:
+            return job_id
         host = urlsplit(session.server).hostname or ""
-
-        def report(line: str) -> None:
-            job.message = line
-            job.log = [*job.log[-49:], line]
 
         def work() -> None:
             m = mastodon_client(
                 session.server, session.token, self._session(), self.settings.timeout
             )
-            try:
-                follow_all(m, state, host, report)
-                job.status, job.message = "done", "done"
-            except MastodonStopped as e:
-                job.status, job.message = "stopped", f"stopped: {e}; start again to resume"
-            except Exception as e:  # never lose the state to an unexpected error
-                job.status, job.message = "stopped", f"stopped: {type(e).__name__}"
-            finally:
-                state.save()
+            follow_all(m, job.state, host, job.report)
 
-        job.thread = threading.Thread(target=work, name=f"follow-{job_id}", daemon=True)
-        with self.lock:
-            self.jobs[job_id] = job
-        job.thread.start()
-        return job_id
+        return self._launch(job, work)
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         with self.lock:

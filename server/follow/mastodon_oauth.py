@@ -71,12 +71,10 @@ class MastodonAuth:
                 self.apps[(server, callback)] = app
         return app
 
-    def authorize_url(self, server_text: str, callback: str) -> tuple[str, str]:
-        """(URL of the server's consent page, state to wait on)."""
-        server = home_server(server_text)
+    def _client(self, server: str, callback: str) -> Mastodon:
+        """Mastodon.py as our registered app on that server (no user token yet)."""
         client_id, client_secret = self._app(server, callback)
-        state = secrets.token_urlsafe(24)
-        m = Mastodon(
+        return Mastodon(
             client_id=client_id,
             client_secret=client_secret,
             api_base_url=server,
@@ -85,6 +83,12 @@ class MastodonAuth:
             version_check_mode="none",
             user_agent=USER_AGENT,
         )
+
+    def authorize_url(self, server_text: str, callback: str) -> tuple[str, str]:
+        """(URL of the server's consent page, state to wait on)."""
+        server = home_server(server_text)
+        m = self._client(server, callback)
+        state = secrets.token_urlsafe(24)
         try:
             url = m.auth_request_url(redirect_uris=callback, scopes=SCOPES, state=state)
         except (merr.MastodonError, requests.RequestException) as e:
@@ -102,16 +106,7 @@ class MastodonAuth:
         if pending is None or pending[2] < time.time():
             raise OAuthError("this sign-in link expired or was already used; start again")
         server, callback, _ = pending
-        client_id, client_secret = self._app(server, callback)
-        m = Mastodon(
-            client_id=client_id,
-            client_secret=client_secret,
-            api_base_url=server,
-            session=self.make_session(),
-            request_timeout=self.timeout,
-            version_check_mode="none",
-            user_agent=USER_AGENT,
-        )
+        m = self._client(server, callback)
         try:
             token = m.log_in(code=code, redirect_uri=callback, scopes=SCOPES)
             me = m.account_verify_credentials()
