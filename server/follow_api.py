@@ -36,6 +36,20 @@ def _field(body: dict[str, Any], name: str, required: bool = True, limit: int = 
     return value.strip()
 
 
+def _object_body() -> dict[str, Any]:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", "expected an object")
+    return body
+
+
+def _target_list(body: dict[str, Any]) -> list[Any]:
+    raw = body.get("targets")
+    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
+        raise ApiError(422, "invalid-field", f"targets must be a list of at most {MAX_TARGETS:,}")
+    return raw
+
+
 @bp.post("/bluesky/session")
 def sign_in() -> Any:
     body = _json_body()
@@ -54,15 +68,11 @@ def sign_in() -> Any:
 
 @bp.post("/bluesky/follow")
 def follow() -> Any:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid-field", "expected an object")
+    body = _object_body()
     writer = _jobs().writer(_field(body, "session"))
     if writer is None:
         raise ApiError(401, "session-expired", "sign in again")
-    raw = body.get("targets")
-    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
-        raise ApiError(422, "invalid-field", f"targets must be a list of at most {MAX_TARGETS:,}")
+    raw = _target_list(body)
     targets = []
     for i, t in enumerate(raw):
         if not (
@@ -157,15 +167,11 @@ def mastodon_session() -> Any:
 
 @bp.post("/mastodon/follow")
 def mastodon_follow() -> Any:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid-field", "expected an object")
+    body = _object_body()
     session = _jobs().mastodon.session(_field(body, "session"))
     if session is None:
         raise ApiError(401, "session-expired", "sign in again")
-    raw = body.get("targets")
-    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
-        raise ApiError(422, "invalid-field", f"targets must be a list of at most {MAX_TARGETS:,}")
+    raw = _target_list(body)
     targets = []
     for i, t in enumerate(raw):
         acct = t.get("acct") if isinstance(t, dict) else None

@@ -29,7 +29,7 @@ from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
 from .networks.bluesky import BATCH, Bluesky
 from .networks.bridges import Bridges
 from .networks.fediverse import Fediverse
-from .networks.http import Politeness, Stats, UpstreamUnavailable, current_stats, make_session
+from .networks.http import Stats, UpstreamUnavailable, current_stats, session_for
 from .text import normalize
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,7 @@ class Resolver:
     def __init__(self, settings: Settings, cache: Cache) -> None:
         self.settings = settings
         self.cache = cache
-        policy = Politeness(
-            rate=settings.host_rate,
-            concurrency=settings.host_concurrency,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            max_wait=settings.max_wait,
-        )
-        self.session = make_session(policy)
+        self.session = session_for(settings)
         self.bluesky = Bluesky(
             self.session, settings.bsky_appview, cache, settings.timeout, settings.dns_servers
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..networks.http import Politeness, UpstreamUnavailable, make_session
+from ..networks.http import UpstreamUnavailable, session_for
 from ..validate import InputError
 from .budget import WriteBudget
 from .plan import parse_levels, targets
@@ -45,15 +45,7 @@ def follow(args: argparse.Namespace, body: Any, settings: Settings) -> int:
     chosen = targets(body, "bluesky" if args.network == "bluesky" else "mastodon", levels)
     state = RunState.load(state_path(args), args.network)
     state.add_targets(chosen)
-    session = make_session(
-        Politeness(
-            rate=settings.host_rate,
-            concurrency=2,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            max_wait=settings.max_wait,
-        )
-    )
+    session = session_for(settings, concurrency=2)
     if args.network == "bluesky":
         return _bluesky(args, state, session, settings)
     from .mastodon import follow_mastodon

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Settings
-from ..networks.http import Politeness, UpstreamUnavailable, make_session
+from ..networks.http import UpstreamUnavailable, session_for
 from .bluesky import BlueskyWriter
 from .budget import WriteBudget
 from .mastodon import MastodonStopped, follow_all
@@ -65,16 +65,7 @@ class Jobs:
         self.mastodon = MastodonAuth(self._session, settings.timeout)
 
     def _session(self) -> Any:
-        s = self.settings
-        return make_session(
-            Politeness(
-                rate=s.host_rate,
-                concurrency=2,
-                timeout=s.timeout,
-                retries=s.retries,
-                max_wait=s.max_wait,
-            )
-        )
+        return session_for(self.settings, concurrency=2)
 
     def sign_in(self, handle: str, app_password: str) -> tuple[str, str]:
         """(session token, DID). Raises SignInError or UpstreamUnavailable."""

@@ -275,3 +275,17 @@ def get_json(session: requests.Session, url: str, **kwargs: Any) -> Any | None:
         return r.json()
     except ValueError as e:
         raise UpstreamUnavailable(f"{urlsplit(url).hostname}: malformed JSON") from e
+
+
+def session_for(settings: Any, concurrency: int | None = None) -> requests.Session:
+    """The polite session the settings ask for (`concurrency` lowers the per-host cap, as
+    writes on the user's own account want)."""
+    return make_session(
+        Politeness(
+            rate=settings.host_rate,
+            concurrency=concurrency or settings.host_concurrency,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            max_wait=settings.max_wait,
+        )
+    )
