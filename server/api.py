@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from . import __version__
 from .errors import ApiError
+from .guard import charge_accounts
+from .openapi import spec
 from .validate import InputError, parse_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -19,6 +21,12 @@ MAX_BODY = 2 * 1024 * 1024
 @bp.get("/health")
 def health() -> Any:
     return jsonify({"status": "ok", "version": __version__})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    settings = current_app.extensions["passerelle.settings"]
+    return jsonify(spec(settings.max_accounts, bool(settings.api_token)))
 
 
 def _json_body() -> Any:
@@ -48,5 +56,6 @@ def resolve() -> Any:
         )
     except InputError as e:
         raise ApiError(e.status, e.code, str(e)) from None
+    charge_accounts(len(accounts))
     resolver = current_app.extensions["passerelle.resolver"]
     return jsonify(resolver.resolve(accounts, networks))

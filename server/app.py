@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, errors, follow_api
+from . import api, errors, follow_api, guard
 from .cache import open_cache
 from .config import load
 from .follow.jobs import Jobs
@@ -24,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     `test_config` holds `PASSERELLE_*` keys like the environment does.
     """
     settings = load(overrides=test_config)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -41,6 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         allow_headers=["Content-Type", "Authorization"],
         max_age=600,
     )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+    guard.init_app(app, settings.rate_limit, settings.api_token, cache)
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(follow_api.bp)

@@ -132,7 +132,16 @@ class RedisCache:
         import redis  # optional dependency: only a Redis cache needs it
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._errors = (redis.RedisError,)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
+
+    @property
+    def client(self) -> Any:
+        """The Redis client, for the rate limit's shared counters."""
+        return self._redis
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        return self._errors
 
     def get(self, key: str) -> Any:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,21 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "`_atproto` TXT look-ups; default the system's resolver",
     ),
     "PASSERELLE_MAX_ACCOUNTS": ("1000", "accounts per `POST /api/resolve` request"),
+    "PASSERELLE_API_TOKEN": (
+        "",
+        "when set, every API request but the health check must carry "
+        "`Authorization: Bearer TOKEN` (the extension sends what its options hold)",
+    ),
+    "PASSERELLE_RATE_LIMIT": (
+        "600",
+        "requests a minute from one client address (a resolve counts one per started 100 "
+        "accounts); `0` turns the limit off",
+    ),
+    "PASSERELLE_TRUSTED_PROXIES": (
+        "0",
+        "reverse proxies in front of the service whose `X-Forwarded-For` names the client "
+        "(for the rate limit)",
+    ),
     "PASSERELLE_CONFIG": (
         "",
         "path of an instance file (TOML) that may set any of these keys; "
@@ -85,6 +100,9 @@ class Settings:
     bridges: bool
     max_accounts: int
     dns_servers: tuple[str, ...] = ()
+    api_token: str = field(default="", repr=False)
+    rate_limit: int = 600
+    trusted_proxies: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -142,6 +160,21 @@ def _url(raw: dict[str, str], key: str) -> str:
     return text
 
 
+def _token(text: str) -> str:
+    token = text.strip()
+    if token and (
+        len(token) < 16
+        or not token.isascii()
+        or not token.isprintable()
+        or any(c.isspace() for c in token)
+    ):
+        raise ConfigError(
+            "PASSERELLE_API_TOKEN: use at least 16 printable ASCII characters, no spaces "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
+    return token
+
+
 def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults < instance file < environment < `overrides` (a test config)."""
     env = dict(os.environ if env is None else env)
@@ -171,4 +204,7 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         bridges=_flag(raw, "PASSERELLE_BRIDGES"),
         max_accounts=_number(raw, "PASSERELLE_MAX_ACCOUNTS", int, 1, 100_000),
         dns_servers=tuple(d.strip() for d in raw["PASSERELLE_DNS_SERVERS"].split(",") if d.strip()),
+        api_token=_token(raw["PASSERELLE_API_TOKEN"]),
+        rate_limit=_number(raw, "PASSERELLE_RATE_LIMIT", int, 0, 10_000_000),
+        trusted_proxies=_number(raw, "PASSERELLE_TRUSTED_PROXIES", int, 0, 10),
     )

@@ -11,11 +11,14 @@ from werkzeug.exceptions import HTTPException
 class ApiError(Exception):
     """An error the client caused or can act on; `status` is the HTTP status to answer."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -41,7 +44,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError) -> Any:
-        return error_response(e.status, e.code, e.message)
+        response, status = error_response(e.status, e.code, e.message)
+        response.headers.update(e.headers)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Any:

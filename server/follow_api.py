@@ -21,6 +21,7 @@ from .validate import InputError
 bp = Blueprint("follow", __name__, url_prefix="/api")
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_TARGETS = 20_000
+_SPACE = " \t\n\r\f\v"  # the white space the OpenAPI pattern knows, in every regex dialect
 
 
 def _jobs() -> Jobs:
@@ -31,9 +32,19 @@ def _field(body: dict[str, Any], name: str, required: bool = True, limit: int = 
     value = body.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ApiError(422, "invalid-field", f"{name} must be a non-empty string")
-    return value.strip()
+    if not isinstance(value, str) or not value.strip(_SPACE) or len(value) > limit:
+        raise ApiError(
+            422, "invalid-field", f"{name} must be a non-empty string of at most {limit}"
+        )
+    return value.strip(_SPACE)
+
+
+def _x_handle(t: dict[str, Any], i: int) -> str:
+    """The X handle a target came from (shown in progress), optional."""
+    x = t.get("x")
+    if x is not None and not isinstance(x, str):
+        raise ApiError(422, "invalid-field", f"targets[{i}].x must be a string")
+    return x or ""
 
 
 def _object_body() -> dict[str, Any]:
@@ -82,7 +93,7 @@ def follow() -> Any:
             and isinstance(t.get("handle"), str)
         ):
             raise ApiError(422, "invalid-field", f"targets[{i}] needs a did and a handle")
-        targets.append(Target(t["did"], t["handle"], str(t.get("x") or "")))
+        targets.append(Target(t["did"], t["handle"], _x_handle(t, i)))
     job_id = body.get("job")
     if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
         raise ApiError(422, "invalid-field", "job must be an id returned earlier")
@@ -124,7 +135,9 @@ def mastodon_authorize() -> Any:
     except InputError as e:
         raise ApiError(422, "invalid-field", str(e)) from None
     except OAuthError as e:
-        raise ApiError(503, "upstream-unavailable", str(e)) from None
+        if e.unreachable:
+            raise ApiError(503, "upstream-unavailable", str(e)) from None
+        raise ApiError(422, "not-a-mastodon-server", str(e)) from None
     return jsonify({"authorize_url": url, "state": state})
 
 
@@ -177,7 +190,7 @@ def mastodon_follow() -> Any:
         acct = t.get("acct") if isinstance(t, dict) else None
         if not isinstance(acct, str) or "@" not in acct or len(acct) > 300:
             raise ApiError(422, "invalid-field", f"targets[{i}] needs an acct (user@server)")
-        targets.append(Target(acct.lower().lstrip("@"), acct, str(t.get("x") or "")))
+        targets.append(Target(acct.lower().lstrip("@"), acct, _x_handle(t, i)))
     job_id = body.get("job")
     if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
         raise ApiError(422, "invalid-field", "job must be an id returned earlier")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import idna
 
+from .hosts import split_url, why_not_public
 from .models import Account, Clue
 from .text import normalize
 
@@ -192,7 +193,9 @@ def ascii_host(host: str) -> str | None:
         encoded = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
         return None
-    return encoded if _ASCII_HOST.match(encoded) else None
+    if not _ASCII_HOST.match(encoded) or why_not_public(encoded):
+        return None  # local-only names (x.internal, printer.local) are never asked
+    return encoded
 
 
 def valid_bsky_handle(handle: str) -> str | None:
@@ -386,9 +389,9 @@ def clues_from_url(url: str, reason: str) -> list[Clue]:
     url = normalize(url).strip()
     if not url:
         return []
-    parts = urlsplit(url if "://" in url else "https://" + url)
-    host = ascii_host(parts.hostname or "")
-    if host is None:
+    parts = split_url(url)
+    host = ascii_host(parts.hostname or "") if parts else None
+    if parts is None or host is None:
         return []
     path = unquote(parts.path or "")
     rebuilt = f"https://{host}{path}"
@@ -401,8 +404,8 @@ def website_domain(url: str | None) -> str | None:
     if not url:
         return None
     url = normalize(url).strip()
-    parts = urlsplit(url if "://" in url else "https://" + url)
-    if parts.path not in ("", "/") or parts.query:
+    parts = split_url(url)
+    if parts is None or parts.path not in ("", "/") or parts.query:
         return None
     host = ascii_host(parts.hostname or "")
     if host is None:

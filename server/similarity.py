@@ -76,10 +76,11 @@ def name_similarity(a: str | None, b: str | None) -> float:
     # letters count only when one side is written as a single word.
     if ca == cb and min(len(ta), len(tb)) == 1:
         return 0.95
-    small, large = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    if len(small) >= 2 and set(small) <= set(large):
+    sa, sb = set(ta), set(tb)
+    if (len(ta) >= 2 and sa <= sb) or (len(tb) >= 2 and sb <= sa):
         return 0.8
-    return SequenceMatcher(None, ca, cb).ratio() * 0.75
+    first, second = sorted((ca, cb))  # SequenceMatcher is not symmetric; a name pair is
+    return SequenceMatcher(None, first, second, autojunk=False).ratio() * 0.75
 
 
 def handle_label(handle: str) -> str:

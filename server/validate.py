@@ -12,7 +12,11 @@ from .models import NETWORKS, Account, Network
 
 MAX_FIELD = 5000
 MAX_LINKS = 100
-_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
+MAX_ID = 64
+# Shared with the OpenAPI description, so the schema and the check agree on every string:
+# surrounding ASCII white space and one "@" are forgiven, nothing else.
+HANDLE_PATTERN = r"^[ \t\n\r]*@?[A-Za-z0-9_]{1,50}[ \t\n\r]*$"
+_HANDLE = re.compile(HANDLE_PATTERN)
 
 
 class InputError(ValueError):
@@ -40,12 +44,12 @@ def account_from(item: Any, index: int) -> Account:
     where = f"accounts[{index}]"
     if not isinstance(item, dict):
         raise InputError(f"{where} must be an object")
-    handle = _string(item.get("handle"), f"{where}.handle", required=True) or ""
-    handle = handle.strip().lstrip("@")
-    if not _HANDLE.match(handle):
+    raw_handle = _string(item.get("handle"), f"{where}.handle", required=True) or ""
+    if not _HANDLE.fullmatch(raw_handle):
         raise InputError(
-            f"{where}.handle must be an X screen name (letters, digits, _), got {handle[:60]!r}"
+            f"{where}.handle must be an X screen name (letters, digits, _), got {raw_handle[:60]!r}"
         )
+    handle = raw_handle.strip(" \t\n\r").lstrip("@")
     links_raw = item.get("links")
     links: list[str] = []
     if links_raw is not None:
@@ -60,7 +64,7 @@ def account_from(item: Any, index: int) -> Account:
     ident = item.get("id")
     if isinstance(ident, bool) or not (ident is None or isinstance(ident, str | int)):
         raise InputError(f"{where}.id must be a string")
-    if isinstance(ident, str) and len(ident) > 64:
+    if isinstance(ident, str) and len(ident) > MAX_ID:
         raise InputError(f"{where}.id is too long")
     follows = item.get("follows_you")
     if follows is not None and not isinstance(follows, bool):

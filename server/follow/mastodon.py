@@ -20,6 +20,7 @@ from mastodon import Mastodon
 from mastodon import errors as merr
 
 from ..config import Settings
+from ..hosts import split_url, why_not_public
 from ..networks.http import USER_AGENT
 from ..validate import InputError
 from .state import RunState
@@ -28,12 +29,37 @@ NETWORK_ERRORS = (merr.MastodonNetworkError, merr.MastodonServerError, merr.Mast
 
 
 def home_server(url: str) -> str:
-    parts = urlsplit(url.strip() if "://" in url else "https://" + url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            f"--server {url!r}: expected your server's address, e.g. https://piaille.fr"
-        )
-    return f"{parts.scheme}://{parts.netloc}"
+    """`https://host[:port]` of the user's server, from what they typed (`piaille.fr` will do).
+
+    Only a public internet name over HTTPS: the token travels there, and a hosted service must
+    not be steered to its own network. Mirrors the `server` pattern of the OpenAPI document.
+    """
+    text = url.strip(" \t\n\r\f\v")
+    parts = split_url(text) if "://" not in text or text.startswith("https://") else None
+    hint = "expected your server's address, e.g. https://piaille.fr"
+    try:
+        port = parts.port if parts else None
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or not parts.hostname.isascii()
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or port == 0
+    ):
+        raise InputError(f"{text[:80]!r}: {hint} (an international name in its xn-- form)")
+    host = parts.hostname.lower()
+    reason = why_not_public(host)
+    if reason is None and host.replace(".", "").isdigit():
+        reason = "an address, not a name"
+    if reason:
+        raise InputError(f"{host[:80]!r} is {reason}, not a fediverse server")
+    return f"https://{host}" + (f":{port}" if port else "")
 
 
 def _same(acct: str, found: str, home_host: str) -> bool:
@@ -91,7 +117,10 @@ def follow_mastodon(
             "set MASTODON_ACCESS_TOKEN (a token of your account, with the "
             "read:search, read:follows and write:follows scopes) in the environment"
         )
-    server = home_server(args.server)
+    try:
+        server = home_server(args.server)
+    except InputError as e:
+        raise InputError(f"--server {e}") from None
     host = urlsplit(server).hostname or ""
     m = client(server, token, session, settings.timeout)
     try:

@@ -27,7 +27,23 @@ SESSION_TTL = 2 * 3600
 
 
 class OAuthError(Exception):
-    """The server refused, or the flow went wrong; the message is for the user."""
+    """The server refused, or the flow went wrong; the message is for the user.
+
+    `unreachable` tells a server that could not be asked (try later) from one that answered
+    no (not a Mastodon-compatible server, or it refused the app).
+    """
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+_UNREACHABLE = (
+    merr.MastodonNetworkError,
+    merr.MastodonServerError,
+    merr.MastodonRatelimitError,
+    requests.RequestException,
+)
 
 
 @dataclass
@@ -64,8 +80,12 @@ class MastodonAuth:
                     user_agent=USER_AGENT,
                 )
             except (merr.MastodonError, requests.RequestException) as e:
+                host = urlsplit(server).hostname
+                if isinstance(e, _UNREACHABLE):
+                    raise OAuthError(f"{host} could not be reached", unreachable=True) from e
                 raise OAuthError(
-                    f"{urlsplit(server).hostname} refused to register the app ({type(e).__name__})"
+                    f"{host} did not let Passerelle register: is it a Mastodon-compatible "
+                    f"server? ({type(e).__name__})"
                 ) from e
             with self.lock:
                 self.apps[(server, callback)] = app
@@ -92,7 +112,10 @@ class MastodonAuth:
         try:
             url = m.auth_request_url(redirect_uris=callback, scopes=SCOPES, state=state)
         except (merr.MastodonError, requests.RequestException) as e:
-            raise OAuthError(f"{urlsplit(server).hostname}: {type(e).__name__}") from e
+            raise OAuthError(
+                f"{urlsplit(server).hostname}: {type(e).__name__}",
+                unreachable=isinstance(e, _UNREACHABLE),
+            ) from e
         with self.lock:
             now = time.time()
             self.pending = {k: v for k, v in self.pending.items() if v[2] > now}

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
 from ..cache import MISSING, Cache
+from ..hosts import host_of
 from ..models import FediAccount
 from ..signals import ascii_host, is_x_mirror
 from ..text import html_to_text
@@ -111,7 +111,7 @@ class Fediverse:
             for link in links:
                 href = str(link.get("href") or "")
                 if "nodeinfo.diaspora.software/ns/schema" in str(link.get("rel")) and href:
-                    if (urlsplit(href).hostname or "").lower() != host:
+                    if host_of(href) != host:
                         break  # nodeinfo must describe this host, not another
                     doc = get_json(self.session, href, headers={"Accept": "application/json"})
                     if isinstance(doc, dict) and isinstance(doc.get("software"), dict):
@@ -191,7 +191,7 @@ class Fediverse:
                 profile_url = str(link.get("href") or "") or None
         if actor_url is None:
             return None
-        api_host = (urlsplit(actor_url).hostname or "").lower()
+        api_host = host_of(actor_url)
         api_software = software if api_host == host else self.software(api_host)
         if api_software in MASTODON_API:
             found = self._via_mastodon_api(api_host, c_user, canonical, api_software)

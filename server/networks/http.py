@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_exceptions
 
 from .. import __version__
+from ..hosts import why_not_public
 
 USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
 MAX_BODY = 5 * 1024 * 1024  # no profile or nodeinfo document is anywhere near this
@@ -84,6 +85,9 @@ class Politeness:
     retries: int = 2  # further attempts after a transient failure
     backoff: float = 0.5  # seconds, doubled each attempt, with jitter
     max_wait: float = 30.0  # the longest 429 wait honoured before giving up on the host
+    # Hosts the operator configured (AppView, PDS): contacted even when local. Any other host
+    # comes from outside text and must be a public internet name (`hosts.why_not_public`).
+    trusted: frozenset[str] = frozenset()
 
 
 class HostGate:
@@ -172,6 +176,9 @@ class PoliteAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         p = self.policy
         host = (urlsplit(request.url or "").hostname or "").lower()
+        refused = None if host in p.trusted else why_not_public(host)
+        if refused:
+            raise requests.ConnectionError(f"not contacting {refused}")
         gate = self.gate(host)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = p.timeout
@@ -287,5 +294,9 @@ def session_for(settings: Any, concurrency: int | None = None) -> requests.Sessi
             timeout=settings.timeout,
             retries=settings.retries,
             max_wait=settings.max_wait,
+            trusted=frozenset(
+                (urlsplit(u).hostname or "").lower()
+                for u in (settings.bsky_appview, settings.bsky_pds)
+            ),
         )
     )

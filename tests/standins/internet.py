@@ -279,6 +279,12 @@ class AppView:
         return self.w.by_handle.get(actor.lower())
 
     def handle(self, path: str) -> Response:
+        if path == "/xrpc/com.atproto.server.createSession":
+            # No accounts sign in here: the entryway's answer to a wrong handle or password.
+            return _json(
+                {"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
+                401,
+            )
         if path == "/xrpc/app.bsky.actor.getProfiles":
             actors = request.args.getlist("actors")
             if not actors:

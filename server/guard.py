@@ -1,0 +1,144 @@
+"""What a hosted instance puts in front of the API: a per-client rate limit and an optional token.
+
+The rate limit counts requests per client address in one-minute windows. With a Redis cache the
+counts live in Redis, so every worker and every machine behind a load balancer sees the same
+count; otherwise each worker process counts on its own. A resolve request weighs one unit per
+started hundred accounts (the extension sends batches of 100), so a client cannot get around the
+limit by sending bigger batches. Client addresses are kept only as counter keys that expire after
+two minutes, and are never logged.
+
+The token (`PASSERELLE_API_TOKEN`) is compared in constant time. The health check and the OpenAPI
+document stay open (the options page checks the address with the first, then the token with
+an empty resolve), and so does the Mastodon callback, which the user's own server redirects the browser to
+and which carries its own single-use state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import threading
+import time
+from typing import Protocol
+
+from flask import Flask, current_app, request
+
+from .cache import Cache, RedisCache
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+WINDOW = 60.0
+OPEN_ENDPOINTS = frozenset({"api.health", "api.openapi", "follow.mastodon_callback"})
+ACCOUNTS_PER_UNIT = 100
+
+
+class Counter(Protocol):
+    def add(self, key: str, amount: int, window: int) -> int:
+        """Add `amount` to `key`'s count in `window`; the new count."""
+        ...
+
+
+class MemoryCounter:
+    """Counts in this process; old windows are dropped as new ones start."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._window = -1
+        self._lock = threading.Lock()
+
+    def add(self, key: str, amount: int, window: int) -> int:
+        with self._lock:
+            if window != self._window:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+                self._window = window
+            count = self._counts.get((key, window), 0) + amount
+            self._counts[(key, window)] = count
+            return count
+
+
+class RedisCounter:
+    """Counts shared by every worker and machine using the same Redis."""
+
+    def __init__(self, cache: RedisCache) -> None:
+        self._redis = cache.client
+        self._errors = cache.errors
+
+    def add(self, key: str, amount: int, window: int) -> int:
+        name = f"passerelle:rate:{window}:{key}"
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incrby(name, amount)
+            pipe.expire(name, int(WINDOW * 2))
+            count, _ = pipe.execute()
+            return int(count)
+        except self._errors as e:  # Redis down: serve rather than refuse everyone
+            log.warning("rate limit not counted: %s", type(e).__name__)
+            return 0
+
+
+def counter_for(cache: Cache) -> Counter:
+    return RedisCounter(cache) if isinstance(cache, RedisCache) else MemoryCounter()
+
+
+class Guard:
+    def __init__(self, limit: int, token: str, counter: Counter) -> None:
+        self.limit = limit
+        self.token = token.encode() if token else b""
+        self.counter = counter
+
+    def charge(self, units: int) -> None:
+        """Count `units` against this request's client; ApiError 429 once over the limit."""
+        if self.limit <= 0 or units <= 0:
+            return
+        now = time.time()
+        window = int(now // WINDOW)
+        used = self.counter.add(request.remote_addr or "unknown", units, window)
+        if used > self.limit:
+            retry = max(1, math.ceil((window + 1) * WINDOW - now))
+            raise RateLimited(retry, self.limit)
+
+    def check_token(self) -> None:
+        if not self.token or request.endpoint in OPEN_ENDPOINTS:
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8", "replace"), self.token
+        ):
+            raise ApiError(
+                401,
+                "unauthorized",
+                "this service needs its access token: set it in the extension's options",
+            )
+
+
+class RateLimited(ApiError):
+    def __init__(self, retry_after: int, limit: int) -> None:
+        super().__init__(
+            429,
+            "rate-limited",
+            f"too many requests from this address (at most {limit} a minute); "
+            f"try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+def charge_accounts(count: int) -> None:
+    """A resolve request of `count` accounts: the units beyond the one already charged."""
+    guard: Guard = current_app.extensions["passerelle.guard"]
+    guard.charge(math.ceil(count / ACCOUNTS_PER_UNIT) - 1)
+
+
+def init_app(app: Flask, limit: int, token: str, cache: Cache) -> None:
+    guard = Guard(limit, token, counter_for(cache))
+    app.extensions["passerelle.guard"] = guard
+
+    @app.before_request
+    def _guard() -> None:
+        if request.method == "OPTIONS" or not request.path.startswith("/api/"):
+            return  # CORS preflights carry no credentials by design
+        guard.charge(1)
+        guard.check_token()

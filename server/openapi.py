@@ -1,0 +1,446 @@
+"""The OpenAPI description of the HTTP API, served at `GET /api/openapi.json`.
+
+Written by hand next to the code it describes, not generated from it, so that it is a promise
+the code is tested against: schemathesis fuzzes every operation from this document
+(`tests/test_fuzz_api.py`), and a test checks that it names exactly the routes the app serves.
+The request schemas encode the same limits as `validate.py` (lengths, counts, patterns), so a
+request the schema calls valid is accepted and one it calls invalid gets a documented 4xx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .validate import HANDLE_PATTERN, MAX_FIELD, MAX_ID, MAX_LINKS
+
+_JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {_JSON: {"schema": schema}}}
+
+
+def _ok(description: str, schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
+    return {status: {"description": description, "content": {_JSON: {"schema": schema}}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "malformed: not JSON, not UTF-8, nested too deeply",
+        401: "a token is required (`PASSERELLE_API_TOKEN`), or the sign-in was refused",
+        403: "not allowed",
+        404: "no such thing",
+        413: "body over 2 MB, or too many accounts",
+        415: "the body is not sent as application/json",
+        422: "a field is invalid; the message names it",
+        429: "over this service's per-client rate limit; see Retry-After",
+        503: "an upstream network could not be reached",
+    }
+    return {
+        str(s): {"description": meaning[s], "content": {_JSON: {"schema": _ref("Error")}}}
+        for s in statuses
+    }
+
+
+def _text(limit: int = MAX_FIELD) -> dict[str, Any]:
+    return {"type": ["string", "null"], "maxLength": limit}
+
+
+def _schemas(max_accounts: int) -> dict[str, Any]:
+    account_in = {
+        "type": "object",
+        "required": ["handle"],
+        "properties": {
+            "handle": {
+                "type": "string",
+                "pattern": HANDLE_PATTERN,
+                "description": "X screen name, with or without @",
+            },
+            "name": _text(),
+            "bio": _text(),
+            "url": _text(),
+            "links": {
+                "type": ["array", "null"],
+                "maxItems": MAX_LINKS,
+                "items": _text(),
+            },
+            "id": {"type": ["string", "integer", "null"], "maxLength": MAX_ID},
+            "follows_you": {"type": ["boolean", "null"]},
+        },
+    }
+    accounts = {"type": "array", "maxItems": max_accounts, "items": _ref("AccountIn")}
+    match_common = {
+        "url": {"type": "string"},
+        "display_name": {"type": "string"},
+        "avatar": {"type": ["string", "null"]},
+        "level": {"enum": ["confirmed", "likely", "possible"]},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "bridged": {"type": "boolean"},
+    }
+    bsky_match = {
+        "type": "object",
+        "required": ["handle", "did", "url", "level", "reasons", "bridged"],
+        "properties": {"handle": {"type": "string"}, "did": {"type": "string"}, **match_common},
+    }
+    fedi_match = {
+        "type": "object",
+        "required": ["acct", "url", "level", "reasons", "bridged"],
+        "properties": {"acct": {"type": "string"}, **match_common},
+    }
+    result = {
+        "type": "object",
+        "required": ["handle", "bluesky", "mastodon", "candidates", "error"],
+        "properties": {
+            "handle": {"type": "string"},
+            "bluesky": {"oneOf": [_ref("BlueskyMatch"), {"type": "null"}]},
+            "mastodon": {"oneOf": [_ref("FediverseMatch"), {"type": "null"}]},
+            "candidates": {
+                "type": "object",
+                "required": ["bluesky", "mastodon"],
+                "properties": {
+                    "bluesky": {"type": "array", "items": _ref("BlueskyMatch")},
+                    "mastodon": {"type": "array", "items": _ref("FediverseMatch")},
+                },
+            },
+            "error": {"oneOf": [_ref("ErrorBody"), {"type": "null"}]},
+        },
+    }
+    error_body = {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    }
+    job = {
+        "type": "object",
+        "required": ["id", "network", "status", "message", "counts", "accounts"],
+        "properties": {
+            "id": {"type": "string"},
+            "network": {"enum": ["bluesky", "mastodon"]},
+            "status": {"enum": ["running", "waiting", "done", "stopped"]},
+            "message": {"type": "string"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "accounts": {"type": "object"},
+            "lists": {},
+            "starter_packs": {},
+        },
+    }
+    return {
+        "AccountIn": account_in,
+        "ResolveRequest": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["accounts"],
+                    "properties": {
+                        "accounts": accounts,
+                        "networks": {
+                            "type": ["array", "null"],
+                            "minItems": 1,
+                            "items": {"enum": ["bluesky", "mastodon"]},
+                        },
+                    },
+                },
+                accounts,
+            ],
+        },
+        "BlueskyMatch": bsky_match,
+        "FediverseMatch": fedi_match,
+        "Result": result,
+        "ResolveResponse": {
+            "type": "object",
+            "required": ["results", "stats"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("Result")},
+                "stats": {
+                    "type": "object",
+                    "required": ["accounts", "upstream_requests", "cache_hits", "seconds"],
+                    "properties": {
+                        "accounts": {"type": "integer", "minimum": 0},
+                        "upstream_requests": {"type": "integer", "minimum": 0},
+                        "cache_hits": {"type": "integer", "minimum": 0},
+                        "seconds": {"type": "number", "minimum": 0},
+                    },
+                },
+            },
+        },
+        "ErrorBody": error_body,
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": _ref("ErrorBody")},
+        },
+        "Job": job,
+    }
+
+
+# Not only white space (the ASCII kind, which every regex dialect agrees on).
+_NONEMPTY = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"[^ \t\n\r\f\v]"}
+
+
+_HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# The user's server as they would type it: `piaille.fr`, `https://piaille.fr/`; a public
+# internet name (local names and private addresses are refused with 422 all the same).
+_PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_SERVER = {
+    "type": "string",
+    "maxLength": 200,
+    "pattern": rf"^[ \t\n\r\f\v]*(https://)?(?:{_HOST_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+    rf"(:{_PORT})?/?[ \t\n\r\f\v]*$",
+}
+
+
+def _targets(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "maxItems": 20_000, "items": item}
+
+
+def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
+    """The whole document; `max_accounts` is this instance's setting, so the limit is exact."""
+    auth = [{"token": []}] if token_required else []
+    job_id = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+    paths: dict[str, Any] = {
+        "/api/health": {
+            "get": {
+                "summary": "Is the service up, and which version",
+                "security": [],
+                "responses": _ok(
+                    "up",
+                    {
+                        "type": "object",
+                        "required": ["status", "version"],
+                        "properties": {
+                            "status": {"const": "ok"},
+                            "version": {"type": "string"},
+                        },
+                    },
+                ),
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": _ok("the OpenAPI description", {"type": "object"}),
+            }
+        },
+        "/api/resolve": {
+            "post": {
+                "summary": "Find each X account on Bluesky and the fediverse, in input order",
+                "requestBody": _body(_ref("ResolveRequest")),
+                "responses": {
+                    **_ok("one result per input account", _ref("ResolveResponse")),
+                    **_errors(400, 401, 413, 415, 422, 429),
+                },
+            }
+        },
+        "/api/bluesky/session": {
+            "post": {
+                "summary": "Sign in at the PDS with an app password (used once, kept nowhere)",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["handle", "app_password"],
+                        "properties": {"handle": _NONEMPTY, "app_password": _NONEMPTY},
+                    }
+                ),
+                "responses": {
+                    **_ok(
+                        "signed in",
+                        {
+                            "type": "object",
+                            "required": ["session", "did"],
+                            "properties": {
+                                "session": {"type": "string"},
+                                "did": {"type": "string"},
+                            },
+                        },
+                    ),
+                    **_errors(400, 401, 413, 415, 422, 429, 503),
+                },
+            }
+        },
+        "/api/bluesky/follow": {
+            "post": {
+                "summary": "Start (or resume) a follow job on Bluesky",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["session", "targets"],
+                        "properties": {
+                            "session": _NONEMPTY,
+                            "targets": _targets(
+                                {
+                                    "type": "object",
+                                    "required": ["did", "handle"],
+                                    "properties": {
+                                        "did": {"type": "string", "pattern": "^did:"},
+                                        "handle": {"type": "string"},
+                                        "x": {"type": ["string", "null"]},
+                                    },
+                                }
+                            ),
+                            "list": {**_NONEMPTY, "type": ["string", "null"], "maxLength": 64},
+                            "starter_pack": {
+                                **_NONEMPTY,
+                                "type": ["string", "null"],
+                                "maxLength": 50,
+                            },
+                            "job": {**job_id, "type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "responses": {
+                    **_ok(
+                        "started",
+                        {
+                            "type": "object",
+                            "required": ["job"],
+                            "properties": {"job": {"type": "string"}},
+                        },
+                        "202",
+                    ),
+                    **_errors(400, 401, 403, 413, 415, 422, 429),
+                },
+            }
+        },
+        "/api/jobs/{job_id}": {
+            "get": {
+                "summary": "Progress of a follow job",
+                "parameters": [
+                    {"name": "job_id", "in": "path", "required": True, "schema": job_id}
+                ],
+                "responses": {**_ok("the job", _ref("Job")), **_errors(401, 404, 429)},
+            }
+        },
+        "/api/mastodon/authorize": {
+            "post": {
+                "summary": "Register on the user's server and get its consent page",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["server"],
+                        "properties": {"server": _SERVER},
+                    }
+                ),
+                "responses": {
+                    **_ok(
+                        "the consent page to open",
+                        {
+                            "type": "object",
+                            "required": ["authorize_url", "state"],
+                            "properties": {
+                                "authorize_url": {"type": "string"},
+                                "state": {"type": "string"},
+                            },
+                        },
+                    ),
+                    **_errors(400, 401, 413, 415, 422, 429, 503),
+                },
+            }
+        },
+        "/api/mastodon/callback": {
+            "get": {
+                "summary": "Where the user's server sends them back (a page, not JSON)",
+                "security": [],
+                "parameters": [
+                    {"name": "state", "in": "query", "required": True, "schema": _NONEMPTY},
+                    {"name": "code", "in": "query", "required": True, "schema": _NONEMPTY},
+                    {"name": "error_description", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "connected",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+        "/api/mastodon/session": {
+            "get": {
+                "summary": "Has the user come back from the consent page",
+                "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    **_ok(
+                        "not yet, or the session",
+                        {
+                            "type": "object",
+                            "required": ["ready"],
+                            "properties": {
+                                "ready": {"type": "boolean"},
+                                "session": {"type": "string"},
+                                "acct": {"type": ["string", "null"]},
+                            },
+                        },
+                    ),
+                    **_errors(401, 429),
+                },
+            }
+        },
+        "/api/mastodon/follow": {
+            "post": {
+                "summary": "Start (or resume) a follow job through the user's Mastodon server",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["session", "targets"],
+                        "properties": {
+                            "session": _NONEMPTY,
+                            "targets": _targets(
+                                {
+                                    "type": "object",
+                                    "required": ["acct"],
+                                    "properties": {
+                                        "acct": {
+                                            "type": "string",
+                                            "pattern": "@",
+                                            "maxLength": 300,
+                                        },
+                                        "x": {"type": ["string", "null"]},
+                                    },
+                                }
+                            ),
+                            "job": {**job_id, "type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "responses": {
+                    **_ok(
+                        "started",
+                        {
+                            "type": "object",
+                            "required": ["job"],
+                            "properties": {"job": {"type": "string"}},
+                        },
+                        "202",
+                    ),
+                    **_errors(400, 401, 403, 413, 415, 422, 429),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Passerelle companion service",
+            "version": __version__,
+            "description": "Finds X accounts on Bluesky and the fediverse, verified; "
+            "see API.md and the README.",
+        },
+        "components": {
+            "schemas": _schemas(max_accounts),
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "only when the instance sets PASSERELLE_API_TOKEN",
+                }
+            },
+        },
+        "security": auth,
+        "paths": paths,
+    }

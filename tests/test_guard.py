@@ -1,0 +1,125 @@
+"""What a hosted instance puts in front of the API: the token, the per-client rate limit, CORS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.config import ConfigError, load
+
+TOKEN = "s3cret-token-for-tests-0123456789"
+EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+
+
+def test_without_a_token_setting_the_api_is_open(make_app: Any) -> None:
+    client = make_app().test_client()
+    r = client.post("/api/resolve", json={"accounts": []})
+    assert r.status_code == 200
+
+
+def test_a_token_is_required_when_set(make_app: Any) -> None:
+    client = make_app(PASSERELLE_API_TOKEN=TOKEN).test_client()
+    assert client.get("/api/health").status_code == 200  # the options page's first check
+    assert client.get("/api/openapi.json").status_code == 200
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        r = client.post("/api/resolve", json={"accounts": []}, headers=headers)
+        assert r.status_code == 401
+        assert r.get_json()["error"]["code"] == "unauthorized"
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert client.get("/api/jobs/0123456789abcdef").status_code == 401
+    ok = client.post(
+        "/api/resolve", json={"accounts": []}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert ok.status_code == 200
+    # The Mastodon server sends the browser back without our header: that page stays reachable
+    # (and answers on its own terms: no such sign-in).
+    assert client.get("/api/mastodon/callback?state=x&code=y").status_code == 401
+    assert "unauthorized" not in client.get("/api/mastodon/callback?state=x&code=y").text
+
+
+def test_a_preflight_needs_no_token(make_app: Any) -> None:
+    client = make_app(PASSERELLE_API_TOKEN=TOKEN).test_client()
+    r = client.options(
+        "/api/resolve",
+        headers={
+            "Origin": EXTENSION,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == EXTENSION
+    assert "authorization" in r.headers["Access-Control-Allow-Headers"].lower()
+
+
+@pytest.mark.parametrize("bad", ["short", "has space in the token value", "é" * 20])
+def test_a_weak_or_odd_token_is_a_clear_error(bad: str) -> None:
+    with pytest.raises(ConfigError, match="PASSERELLE_API_TOKEN"):
+        load(env={"PASSERELLE_API_TOKEN": bad})
+
+
+def test_the_token_is_not_shown_with_the_settings() -> None:
+    assert TOKEN not in repr(load(env={"PASSERELLE_API_TOKEN": TOKEN}))
+
+
+def test_cors_admits_the_extension_and_configured_origins_only(make_app: Any) -> None:
+    client = make_app(PASSERELLE_ALLOWED_ORIGINS="https://asso.example").test_client()
+    for origin, allowed in [
+        (EXTENSION, True),
+        ("moz-extension://0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", True),
+        ("https://asso.example", True),
+        ("https://evil.example", False),
+        ("https://x.com", False),
+        ("null", False),
+    ]:
+        r = client.get("/api/health", headers={"Origin": origin})
+        assert (r.headers.get("Access-Control-Allow-Origin") == origin) is allowed, origin
+
+
+def test_rate_limit_per_client_with_retry_after(make_app: Any) -> None:
+    client = make_app(PASSERELLE_RATE_LIMIT="5").test_client()
+    here = {"REMOTE_ADDR": "192.0.2.10"}
+    for _ in range(5):
+        assert client.get("/api/health", environ_base=here).status_code == 200
+    r = client.get("/api/health", environ_base=here)
+    assert r.status_code == 429
+    assert r.get_json()["error"]["code"] == "rate-limited"
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # Another client is not held back by the first.
+    assert client.get("/api/health", environ_base={"REMOTE_ADDR": "192.0.2.11"}).status_code == 200
+
+
+def test_a_big_resolve_weighs_one_unit_per_hundred_accounts(make_app: Any) -> None:
+    client = make_app(PASSERELLE_RATE_LIMIT="5", PASSERELLE_NAME_SEARCH="off").test_client()
+    accounts = [{"handle": f"nobody_{i}"} for i in range(300)]  # 3 units
+    here = {"REMOTE_ADDR": "192.0.2.20"}
+    assert (
+        client.post("/api/resolve", json={"accounts": accounts}, environ_base=here).status_code
+        == 200
+    )
+    assert client.get("/api/health", environ_base=here).status_code == 200  # 4
+    assert client.get("/api/health", environ_base=here).status_code == 200  # 5
+    assert client.get("/api/health", environ_base=here).status_code == 429
+
+
+def test_forwarded_for_counts_only_behind_trusted_proxies(make_app: Any) -> None:
+    def hammer(client: Any) -> list[int]:
+        return [
+            client.get(
+                "/api/health",
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                environ_base={"REMOTE_ADDR": "10.0.0.1"},
+            ).status_code
+            for i in range(4)
+        ]
+
+    # Not trusted: a client cannot escape the limit by making up addresses.
+    assert hammer(make_app(PASSERELLE_RATE_LIMIT="2").test_client()) == [200, 200, 429, 429]
+    trusted = make_app(PASSERELLE_RATE_LIMIT="2", PASSERELLE_TRUSTED_PROXIES="1").test_client()
+    assert hammer(trusted) == [200, 200, 200, 200]
+
+
+def test_rate_limit_zero_turns_it_off(make_app: Any) -> None:
+    client = make_app(PASSERELLE_RATE_LIMIT="0").test_client()
+    assert all(client.get("/api/health").status_code == 200 for _ in range(50))

@@ -1,0 +1,118 @@
+"""Hosts named by outside text must be public internet names (no knocking on private networks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from server.follow.mastodon import home_server
+from server.hosts import host_of, split_url, why_not_public
+from server.models import Account
+from server.networks.http import Politeness, make_session
+from server.signals import extract
+from server.validate import InputError
+
+
+@pytest.mark.parametrize(
+    ("host", "public"),
+    [
+        ("piaille.fr", True),
+        ("mastodon.social", True),
+        ("xn--caf-dma.fr", True),
+        ("café.fr", True),
+        ("8.8.8.8", True),
+        ("127.0.0.1", False),
+        ("10.0.0.5", False),
+        ("169.254.169.254", False),
+        ("192.168.1.1", False),
+        ("[::1]", False),
+        ("::ffff:127.0.0.1", False),
+        ("fd00::1", False),
+        ("localhost", False),
+        ("printer.local", False),
+        ("db.internal", False),
+        ("router.home.arpa", False),
+        ("api.localhost", False),
+        ("intranet", False),
+        ("127.1", False),
+        ("0x7f.1", False),
+        ("a..b", False),
+        ("-bad.example", False),
+        ("under_score.example", False),
+        ("", False),
+    ],
+)
+def test_public_names(host: str, public: bool) -> None:
+    assert (why_not_public(host) is None) is public
+
+
+def test_urls_that_cannot_be_split() -> None:
+    assert split_url("http://[abc") is None
+    assert host_of("http://[abc") == ""
+    assert host_of("https://Piaille.FR/@alice") == "piaille.fr"
+
+
+@pytest.mark.parametrize(
+    ("typed", "server"),
+    [
+        ("piaille.fr", "https://piaille.fr"),
+        ("https://Piaille.fr/", "https://piaille.fr"),
+        ("  mastodon.social\n", "https://mastodon.social"),
+        ("https://masto.example:8443", "https://masto.example:8443"),
+    ],
+)
+def test_home_server_from_what_people_type(typed: str, server: str) -> None:
+    assert home_server(typed) == server
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "http://piaille.fr",  # the token would travel in clear
+        "ftp://x.example",
+        "https://127.0.0.1",
+        "https://8.8.8.8",
+        "https://localhost:3000",
+        "https://mastodon.internal",
+        "https://user:pw@piaille.fr",
+        "https://piaille.fr/@alice",
+        "https://piaille.fr/?x=1",
+        "https://piaille.fr:99999",
+        "https://[::1",
+        "piaille",
+        "",
+    ],
+)
+def test_home_server_refuses(typed: str) -> None:
+    with pytest.raises(InputError):
+        home_server(typed)
+
+
+def test_private_hosts_in_a_bio_are_never_asked() -> None:
+    account = Account(
+        handle="alice",
+        bio="@alice@10.0.0.5 @alice@printer.local @bob@db.internal https://192.168.1.1/@alice",
+        url="https://localhost/@alice",
+        links=("https://169.254.169.254/@alice",),
+    )
+    assert extract(account) == []
+
+
+def test_the_session_refuses_private_hosts_but_trusts_the_configured_ones() -> None:
+    session = make_session(Politeness(timeout=1, retries=0, trusted=frozenset({"localhost"})))
+    for url in ("http://127.0.0.1:9/", "https://169.254.169.254/latest", "https://db.internal/"):
+        with pytest.raises(requests.ConnectionError, match="not contacting"):
+            session.get(url)
+    # The operator's own AppView or PDS on localhost is contacted (nothing listens on port 9).
+    with pytest.raises(requests.ConnectionError) as e:
+        session.get("http://localhost:9/")
+    assert "not contacting" not in str(e.value)
+
+
+def test_authorize_refuses_a_private_server(make_app: Any) -> None:
+    client = make_app().test_client()
+    r = client.post("/api/mastodon/authorize", json={"server": "https://169.254.169.254"})
+    assert r.status_code == 422
+    assert "private" in r.get_json()["error"]["message"]
