@@ -7,10 +7,10 @@ started hundred accounts (the extension sends batches of 100), so a client canno
 limit by sending bigger batches. Client addresses are kept only as counter keys that expire after
 two minutes, and are never logged.
 
-The token (`PASSERELLE_API_TOKEN`) is compared in constant time. The health check and the OpenAPI
-document stay open (the options page checks the address with the first, then the token with
-an empty resolve), and so does the Mastodon callback, which the user's own server redirects the browser to
-and which carries its own single-use state.
+The token (`PASSERELLE_API_TOKEN`) is compared in constant time. The health check and the
+OpenAPI document stay open (the options page checks the address with the first, then the token
+with an empty resolve), and so does the Mastodon callback, which the user's own server
+redirects the browser to and which carries its own single-use state.
 """
 
 from __future__ import annotations
