@@ -12,29 +12,47 @@ const CONFIG = globalThis.PASSERELLE_CONFIG;
 const RETRIES = 5;
 const running = new Set(); // list keys being resolved by this instance of the worker
 
+// A hosted service's access token lives in session storage: in memory, gone when the browser
+// closes, never written to disk (local storage is). Only extension pages and this worker see it.
+async function serviceToken() {
+  if (!api.storage.session) return '';
+  const { token } = await api.storage.session.get('token');
+  return typeof token === 'string' ? token : '';
+}
+
 async function settings() {
   const { settings: s } = await api.storage.local.get('settings');
   return {
     serviceUrl: (s && s.serviceUrl) || CONFIG.defaultServiceUrl,
     networks: (s && Array.isArray(s.networks) && s.networks.length) ? s.networks : ['bluesky', 'mastodon'],
+    token: await serviceToken(),
   };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function post(serviceUrl, path, body) {
-  const response = await fetch(serviceUrl.replace(/\/+$/, '') + path, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+function authHeaders(token) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function answerOf(response) {
   let data = null;
   try {
     data = await response.json();
   } catch (_) {
     data = null;
   }
-  return { status: response.status, data };
+  const retryAfter = Number(response.headers.get('Retry-After'));
+  return { status: response.status, data, retryAfter: Number.isFinite(retryAfter) ? retryAfter : 0 };
+}
+
+async function post(serviceUrl, path, body, token) {
+  const response = await fetch(serviceUrl.replace(/\/+$/, '') + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...authHeaders(token) },
+    body: JSON.stringify(body),
+  });
+  return answerOf(response);
 }
 
 class Refused extends Error {} // the service said no (4xx other than 429): retrying won't help
@@ -45,7 +63,7 @@ async function resolveBatch(cfg, accounts) {
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     let answer = null;
     try {
-      answer = await post(cfg.serviceUrl, '/api/resolve', { accounts, networks: cfg.networks });
+      answer = await post(cfg.serviceUrl, '/api/resolve', { accounts, networks: cfg.networks }, cfg.token);
     } catch (e) {
       lastError = e && e.message ? e.message : String(e); // the service is not reachable
     }
@@ -54,6 +72,10 @@ async function resolveBatch(cfg, accounts) {
       if (status === 200 && data && Array.isArray(data.results)) return data.results;
       lastError = (data && data.error && data.error.message) || `HTTP ${status}`;
       if (status >= 400 && status < 500 && status !== 429) throw new Refused(lastError);
+      if (status === 429 && answer.retryAfter > 0) { // the service says when: wait that long
+        await sleep(Math.min(120, answer.retryAfter) * 1000);
+        continue;
+      }
     }
     await sleep(Math.min(30000, 1000 * 2 ** attempt));
   }
@@ -104,9 +126,8 @@ async function runJob(key, { openResults = true } = {}) {
 // -- following on Bluesky, through the service ---------------------------------------------
 const polling = new Set();
 
-async function getJson(url) {
-  const r = await fetch(url);
-  return { status: r.status, data: await r.json().catch(() => null) };
+async function getJson(url, token) {
+  return answerOf(await fetch(url, { headers: authHeaders(token) }));
 }
 
 // Asks the service how the follow job goes until it ends; keeps the answer (no credentials).
@@ -118,7 +139,7 @@ async function pollFollow(key, prefix = 'follow') {
     for (;;) {
       const { [`${prefix}:${key}`]: job } = await api.storage.local.get(`${prefix}:${key}`);
       if (!job || !job.job) return;
-      const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`);
+      const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`, cfg.token);
       if (status !== 200 || !data) return;
       await api.storage.local.set({ [`${prefix}:${key}`]: {
         job: job.job, me: job.me, status: data.status, message: data.message, counts: data.counts,
@@ -136,21 +157,21 @@ async function pollFollow(key, prefix = 'follow') {
 async function startMastodonFollow(msg) {
   const cfg = await settings();
   const base = cfg.serviceUrl.replace(/\/+$/, '');
-  const auth = await post(base, '/api/mastodon/authorize', { server: msg.server });
+  const auth = await post(base, '/api/mastodon/authorize', { server: msg.server }, cfg.token);
   if (auth.status !== 200) return { ok: false, error: (auth.data && auth.data.error && auth.data.error.message) || `HTTP ${auth.status}` };
   await api.tabs.create({ url: auth.data.authorize_url });
   const deadline = Date.now() + 15 * 60 * 1000;
   let session = null;
   while (!session && Date.now() < deadline) {
     await sleep(1000);
-    const { data } = await getJson(`${base}/api/mastodon/session?state=${encodeURIComponent(auth.data.state)}`);
+    const { data } = await getJson(`${base}/api/mastodon/session?state=${encodeURIComponent(auth.data.state)}`, cfg.token);
     if (data && data.ready) session = data.session;
   }
   if (!session) return { ok: false, error: 'no permission given' };
   const { [`mfollow:${msg.key}`]: previous } = await api.storage.local.get(`mfollow:${msg.key}`);
   const body = { session, targets: msg.targets };
   if (previous && previous.job) body.job = previous.job;
-  const started = await post(base, '/api/mastodon/follow', body);
+  const started = await post(base, '/api/mastodon/follow', body, cfg.token);
   if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
   await api.storage.local.set({ [`mfollow:${msg.key}`]: { job: started.data.job, status: 'running', counts: null } });
   pollFollow(msg.key, 'mfollow');
@@ -160,18 +181,30 @@ async function startMastodonFollow(msg) {
 async function startFollow(msg) {
   const cfg = await settings();
   const base = cfg.serviceUrl.replace(/\/+$/, '');
-  const signIn = await post(base, '/api/bluesky/session', { handle: msg.handle, app_password: msg.password });
+  const signIn = await post(base, '/api/bluesky/session', { handle: msg.handle, app_password: msg.password }, cfg.token);
   msg.password = null;
   if (signIn.status === 401) return { ok: false, refused: true };
   if (signIn.status !== 200) return { ok: false, error: (signIn.data && signIn.data.error && signIn.data.error.message) || `HTTP ${signIn.status}` };
   const { [`follow:${msg.key}`]: previous } = await api.storage.local.get(`follow:${msg.key}`);
   const body = { session: signIn.data.session, targets: msg.targets, list: msg.list, starter_pack: msg.starterPack };
   if (previous && previous.job) body.job = previous.job; // resume the same job
-  const started = await post(base, '/api/bluesky/follow', body);
+  const started = await post(base, '/api/bluesky/follow', body, cfg.token);
   if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
   await api.storage.local.set({ [`follow:${msg.key}`]: { job: started.data.job, me: msg.handle, status: 'running', counts: null } });
   pollFollow(msg.key);
   return { ok: true, job: started.data.job };
+}
+
+// The options page's check: does the address answer, and does it take our token (an empty
+// resolve costs the service nothing and answers 401 when a token is missing or wrong)?
+async function checkService(msg) {
+  const cfg = await settings();
+  const base = (msg.url || cfg.serviceUrl).replace(/\/+$/, '');
+  const token = typeof msg.token === 'string' ? msg.token : cfg.token;
+  const health = await getJson(`${base}/api/health`);
+  if (health.status !== 200 || !health.data) return { ok: false };
+  const probe = await post(base, '/api/resolve', { accounts: [] }, token);
+  return { ok: true, body: health.data, tokenOk: probe.status !== 401 };
 }
 
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
@@ -194,10 +227,7 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     return false;
   }
   if (msg.type === 'health') {
-    settings()
-      .then((cfg) => fetch((msg.url || cfg.serviceUrl).replace(/\/+$/, '') + '/api/health'))
-      .then((r) => r.json().then((body) => sendResponse({ ok: r.ok, body })))
-      .catch((e) => sendResponse({ ok: false, error: e && e.message }));
+    checkService(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true; // answered asynchronously
   }
   return false;

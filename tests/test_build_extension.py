@@ -38,7 +38,14 @@ def test_chrome_manifest(built: Path) -> None:
     assert "https://passerelle.example.org:8443/*" in m["host_permissions"]
     for host in ("https://x.com/*", "https://twitter.com/*"):
         assert host in m["host_permissions"]
-    assert set(m["permissions"]) == {"storage", "activeTab"}  # nothing broader
+    assert m["permissions"] == ["storage"]  # nothing broader: no tabs, no activeTab
+    assert set(m["host_permissions"]) == {
+        "https://x.com/*",
+        "https://twitter.com/*",
+        "https://passerelle.example.org:8443/*",
+    }
+    for script in m["content_scripts"]:
+        assert script["matches"] == ["https://x.com/*", "https://twitter.com/*"]
     hook, scan = m["content_scripts"]
     assert hook["world"] == "MAIN" and hook["run_at"] == "document_start"
     assert scan["js"][0] == "content/selectors.js"

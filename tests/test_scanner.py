@@ -99,7 +99,7 @@ def test_selectors_each_match_the_fixture(page: Any) -> None:
             {"kind": "verified_followers", "owner": "a_b", "key": "a_b/verified_followers"},
         ),
         (
-            "https://mobile.x.com/a/followers_you_follow",
+            "https://x.com/a/followers_you_follow",
             {"kind": "followers_you_follow", "owner": "a", "key": "a/followers_you_follow"},
         ),
         (

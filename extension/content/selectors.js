@@ -44,7 +44,7 @@ globalThis.Passerelle.selectors = Object.freeze({
 });
 
 // Follow-list pages: /USER/following, /USER/followers, /USER/verified_followers,
-// /USER/followers_you_follow, /i/lists/ID/members, on x.com and twitter.com (and mobile.).
+// /USER/followers_you_follow, /i/lists/ID/members, on x.com and twitter.com.
 globalThis.Passerelle.listPage = function listPage(url) {
   let u;
   try {
@@ -52,7 +52,7 @@ globalThis.Passerelle.listPage = function listPage(url) {
   } catch (_) {
     return null;
   }
-  if (!/^(mobile\.)?(x|twitter)\.com$/.test(u.hostname)) return null;
+  if (!/^(x|twitter)\.com$/.test(u.hostname)) return null;
   let m = u.pathname.match(/^\/([A-Za-z0-9_]{1,15})\/(following|followers|verified_followers|followers_you_follow)\/?$/);
   if (m && !['i', 'home', 'explore', 'settings', 'search'].includes(m[1].toLowerCase())) {
     return { kind: m[2], owner: m[1], key: `${m[1].toLowerCase()}/${m[2]}` };

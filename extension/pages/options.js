@@ -1,5 +1,6 @@
 // Options: the companion service's address (checked with /api/health through the background,
-// the only part that talks to the network) and the networks to search.
+// the only part that talks to the network), its access token when a hosted service asks for
+// one (session storage only: memory, never disk), and the networks to search.
 'use strict';
 
 const CONFIG = globalThis.PASSERELLE_CONFIG;
@@ -26,6 +27,9 @@ async function init() {
   const s = settings || {};
   const url = document.getElementById('url');
   url.value = s.serviceUrl || CONFIG.defaultServiceUrl;
+  const token = document.getElementById('token');
+  const session = api.storage.session; // memory only: a token is a credential
+  if (session) token.value = (await session.get('token')).token || '';
   const nets = Array.isArray(s.networks) && s.networks.length ? s.networks : ['bluesky', 'mastodon'];
   document.getElementById('net-bluesky').checked = nets.includes('bluesky');
   document.getElementById('net-mastodon').checked = nets.includes('mastodon');
@@ -41,10 +45,10 @@ async function init() {
       out.textContent = t('optionsPermission');
       return;
     }
-    const answer = await api.runtime.sendMessage({ type: 'health', url: origin });
-    out.textContent = answer && answer.ok && answer.body && answer.body.status === 'ok'
-      ? t('optionsHealthOk', [String(answer.body.version)])
-      : t('optionsHealthBad');
+    const answer = await api.runtime.sendMessage({ type: 'health', url: origin, token: token.value.trim() });
+    if (!(answer && answer.ok && answer.body && answer.body.status === 'ok')) out.textContent = t('optionsHealthBad');
+    else if (!answer.tokenOk) out.textContent = t('optionsTokenRefused');
+    else out.textContent = t('optionsHealthOk', [String(answer.body.version)]);
   });
 
   document.getElementById('save').addEventListener('click', async () => {
@@ -60,6 +64,11 @@ async function init() {
     }
     const networks = ['bluesky', 'mastodon'].filter((n) => document.getElementById(`net-${n}`).checked);
     await api.storage.local.set({ settings: { serviceUrl: origin, networks: networks.length ? networks : ['bluesky', 'mastodon'] } });
+    if (session) {
+      const value = token.value.trim();
+      if (value) await session.set({ token: value });
+      else await session.remove('token');
+    }
     url.value = origin;
     saved.textContent = t('optionsSaved');
   });

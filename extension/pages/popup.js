@@ -1,7 +1,7 @@
 // The toolbar popup: where things stand, scan the current page, open the results.
 'use strict';
 
-const LIST_PAGE = /^https:\/\/(mobile\.)?(x|twitter)\.com\/(([A-Za-z0-9_]{1,15})\/(following|followers|verified_followers|followers_you_follow)|i\/lists\/\d+\/members)\/?$/;
+const LIST_PAGE = /^https:\/\/(x|twitter)\.com\/(([A-Za-z0-9_]{1,15})\/(following|followers|verified_followers|followers_you_follow)|i\/lists\/\d+\/members)\/?$/;
 
 async function init() {
   translatePage();
