@@ -19,6 +19,9 @@ from .resolver import Resolver
 EXTENSION_ORIGINS = [r"^chrome-extension://[a-p]{32}$", r"^moz-extension://[0-9a-fA-F-]{36}$"]
 
 
+QUIET_LOGGERS = ("urllib3", "requests", "mastodon", "atproto", "atproto_client", "dns", "httpx")
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Defaults, then the instance file and environment (`config.load`), then `test_config`.
 
@@ -49,4 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(follow_api.bp)
     logging.getLogger("server").setLevel(logging.INFO)
+    # These log every URL they fetch at DEBUG, and our URLs carry handles: even an operator's
+    # debug logging must not write who was looked up.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return app

@@ -113,7 +113,7 @@ class SqliteCache:
                 (key, data, time.time() + ttl),
             )
         except sqlite3.OperationalError as e:  # locked for too long, disk full: skip, not fatal
-            log.warning("cache write skipped: %s", e)
+            log.warning("cache write skipped: %s", e)  # sqlite's own words: locked, disk full
         except sqlite3.DatabaseError:
             self._rebuild()
 

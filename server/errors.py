@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .logsafe import describe
+
 
 class ApiError(Exception):
     """An error the client caused or can act on; `status` is the HTTP status to answer."""
@@ -60,5 +62,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Any:
-        app.logger.exception("unexpected error")
+        app.logger.error("unexpected error: %s", describe(e))  # no message: it may hold data
         return error_response(500, "internal", "internal error; the request was not processed")

@@ -25,6 +25,7 @@ from . import signals
 from .cache import Cache
 from .config import Settings
 from .decide import Found
+from .logsafe import describe
 from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
 from .networks.bluesky import BATCH, Bluesky
 from .networks.bridges import Bridges
@@ -154,8 +155,8 @@ class Resolver:
         for domain, fut in jobs.items():
             try:
                 did = fut.result()
-            except Exception:  # resolve_domain answers None for what it cannot reach
-                log.exception("domain look-up failed")
+            except Exception as e:  # resolve_domain answers None for what it cannot reach
+                log.warning("domain look-up failed: %s", describe(e))
                 did = None
             if did:
                 for key, clue in domains[domain]:
@@ -324,10 +325,10 @@ class Resolver:
             try:
                 result = fut.result()
             except UpstreamUnavailable as e:
-                log.info("upstream unavailable: %s", e)
+                log.info("upstream unavailable: %s", type(e.__cause__ or e).__name__)
                 result = _FAILED
-            except Exception:  # a server answering nonsense must not fail the batch
-                log.exception("look-up failed")
+            except Exception as e:  # a server answering nonsense must not fail the batch
+                log.warning("look-up failed: %s", describe(e))
                 result = _FAILED
             if result is _FAILED:
                 net = network_of_failure.get(id(fut))

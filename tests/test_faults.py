@@ -155,3 +155,34 @@ def test_every_request_names_the_project(
     resolve(make_app(**FAST), x_accounts(eval_world)[:30])
     agents = clean_internet.control.user_agents
     assert agents and all(a.startswith("Passerelle/") for a in agents), agents
+
+
+@pytest.mark.parametrize("mode", ["silent", "servfail"])
+@pytest.mark.parametrize("appview_down", [False, True])
+def test_dns_failure_falls_back_or_marks_the_account(
+    make_app: Any,
+    clean_internet: Internet,
+    eval_world: dict[str, Any],
+    mode: str,
+    appview_down: bool,
+) -> None:
+    """Domain handles proven by DNS: with the resolver down or failing, the AppView's own
+    resolution is asked instead; with that down too, the account is an error, never a guess."""
+    cases = pick(eval_world, "domain-unindexed", 10)
+    for a in cases:
+        clean_internet.control.add_fault(a["expect"]["bluesky"], "status", status=503)
+    if appview_down:
+        clean_internet.control.add_fault(APPVIEW, "status", status=503)
+    clean_internet.dns.mode = mode
+    try:
+        out = resolve(make_app(**FAST), cases)
+    finally:
+        clean_internet.dns.mode = "answer"
+    assert clean_internet.dns.queries > 0
+    for a, r in zip(cases, out["results"], strict=True):
+        assert r["handle"] == a["handle"]
+        got = r["bluesky"]
+        if appview_down:
+            assert r["error"] and got is None
+        else:
+            assert r["error"] is None and got and got["handle"] == a["expect"]["bluesky"], a

@@ -23,6 +23,7 @@ class TxtServer:
         self.port = self.sock.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
         self.queries = 0
+        self.mode = "answer"  # or "silent" (a resolver down) or "servfail" (one that fails)
         self._stop = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -38,7 +39,13 @@ class TxtServer:
             except Exception:
                 continue
             self.queries += 1
+            if self.mode == "silent":
+                continue
             reply = dns.message.make_response(query)
+            if self.mode == "servfail":
+                reply.set_rcode(dns.rcode.SERVFAIL)
+                self.sock.sendto(reply.to_wire(), peer)
+                continue
             question = query.question[0]
             name = question.name.to_text().lower().rstrip(".")
             value = self.records.get(name)
