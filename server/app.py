@@ -22,12 +22,14 @@ EXTENSION_ORIGINS = [r"^chrome-extension://[a-p]{32}$", r"^moz-extension://[0-9a
 QUIET_LOGGERS = ("urllib3", "requests", "mastodon", "atproto", "atproto_client", "dns", "httpx")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, workers: int = 1) -> Flask:
     """Defaults, then the instance file and environment (`config.load`), then `test_config`.
 
-    `test_config` holds `PASSERELLE_*` keys like the environment does.
+    `test_config` holds `PASSERELLE_*` keys like the environment does. `workers` is how many
+    processes of one `passerelle serve` share the per-host politeness: each takes its share, so
+    the networks see the configured rate however many workers run.
     """
-    settings = load(overrides=test_config)
+    settings = load(overrides=test_config).shared_by(workers)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY
     app.config["JSON_SORT_KEYS"] = False

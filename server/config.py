@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,15 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "5000",
         "write points per hour `passerelle follow bluesky` may spend (3 per follow)",
     ),
-    "PASSERELLE_HOST_RATE": ("10", "requests per second to any one upstream host"),
-    "PASSERELLE_HOST_CONCURRENCY": ("6", "requests in flight to any one upstream host"),
+    "PASSERELLE_HOST_RATE": (
+        "10",
+        "requests per second to any one upstream host, shared by the workers of one "
+        "`passerelle serve` (on several machines, give each its share)",
+    ),
+    "PASSERELLE_HOST_CONCURRENCY": (
+        "6",
+        "requests in flight to any one upstream host, shared the same way",
+    ),
     "PASSERELLE_TIMEOUT": ("10", "seconds before an upstream request is abandoned"),
     "PASSERELLE_RETRIES": ("2", "further attempts after a timeout, refused connection or 5xx"),
     "PASSERELLE_MAX_WAIT": (
@@ -103,6 +110,16 @@ class Settings:
     api_token: str = field(default="", repr=False)
     rate_limit: int = 600
     trusted_proxies: int = 0
+
+    def shared_by(self, workers: int) -> Settings:
+        """This process's share of the per-host limits when `workers` processes run."""
+        if workers <= 1:
+            return self
+        return replace(
+            self,
+            host_rate=self.host_rate / workers,
+            host_concurrency=max(1, -(-self.host_concurrency // workers)),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

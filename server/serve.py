@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
+        self.workers = int(options["workers"])
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,7 +30,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from . import create_app
 
-        return create_app()
+        return create_app(workers=self.workers)
 
 
 def extension_dir() -> Path:

@@ -45,3 +45,25 @@ def test_small_run(tmp_path: Path) -> None:
     assert size["peer"]["accounts"] == 15
     assert report["scan"]["read"] == 60
     assert "| Passerelle cold | 60 |" in p.stdout and "| peer" in p.stdout
+
+
+def test_small_load_run(tmp_path: Path) -> None:
+    """`python -m benchmarks.load` keeps working: a few clients, two workers, a few seconds."""
+    out = tmp_path / "load.json"
+    options = "--clients 3 --workers 2 --seconds 4 --world 300 --popular 80 --list-size 120"
+    options += f" --latency 0.005 --out {out}"
+    p = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", *options.split()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["requests"] > 0 and report["statuses"].get("200") == report["requests"]
+    assert report["server_errors"] == 0 and report["transport_errors"] == 0
+    assert (
+        0 < report["latency_s"]["p50"] <= report["latency_s"]["p99"] <= report["latency_s"]["max"]
+    )
+    assert "| requests | req/s |" in p.stdout

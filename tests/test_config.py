@@ -82,3 +82,11 @@ def test_readme_documents_every_cli_command() -> None:
         "make test",
     ):
         assert command in readme, command
+
+
+def test_workers_share_the_politeness() -> None:
+    settings = load(env={"PASSERELLE_HOST_RATE": "40", "PASSERELLE_HOST_CONCURRENCY": "6"})
+    assert settings.shared_by(1) == settings
+    share = settings.shared_by(4)
+    assert share.host_rate == 10 and share.host_concurrency == 2
+    assert share.threads == settings.threads
