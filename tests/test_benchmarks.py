@@ -51,7 +51,7 @@ def test_small_load_run(tmp_path: Path) -> None:
     """`python -m benchmarks.load` keeps working: a few clients, two workers, a few seconds."""
     out = tmp_path / "load.json"
     options = "--clients 3 --workers 2 --seconds 4 --world 300 --popular 80 --list-size 120"
-    options += f" --latency 0.005 --out {out}"
+    options += f" --latency 0.005 --host-rate 1000 --out {out}"
     p = subprocess.run(
         [sys.executable, "-m", "benchmarks.load", *options.split()],
         cwd=ROOT,
@@ -61,9 +61,11 @@ def test_small_load_run(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["requests"] > 0 and report["statuses"].get("200") == report["requests"]
-    assert report["server_errors"] == 0 and report["transport_errors"] == 0
-    assert (
-        0 < report["latency_s"]["p50"] <= report["latency_s"]["p99"] <= report["latency_s"]["max"]
-    )
-    assert "| requests | req/s |" in p.stdout
+    cold, warm = report["phases"]
+    for ph in (cold, warm):
+        assert ph["requests"] > 0 and ph["statuses"].get("200") == ph["requests"]
+        assert ph["server_errors"] == 0 and ph["transport_errors"] == 0
+        lat = ph["latency_s"]
+        assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+    assert warm["upstream_requests"] == 0  # everything was in the shared cache
+    assert "| cold |" in p.stdout and "| warm |" in p.stdout
