@@ -441,7 +441,21 @@ def extract(account: Account) -> list[Clue]:
         distinct = {c.value for c in on_net}
         for c in on_net:
             clues.append(Clue(c.network, c.value, c.reason, claimed=len(distinct) == 1))
-    return _dedupe(clues)
+    return _bounded(_dedupe(clues))
+
+
+# A bio names a handful of accounts; one naming hundreds of servers would make a single request
+# knock on hundreds of hosts. The person's own accounts (claimed) are kept first.
+MAX_DESTINATIONS = 10
+
+
+def _bounded(clues: list[Clue]) -> list[Clue]:
+    kept: set[tuple[str, str]] = set()
+    for c in sorted(clues, key=lambda c: not c.claimed):  # stable: text order within each
+        if len(kept) >= MAX_DESTINATIONS:
+            break
+        kept.add((c.network, c.value))
+    return [c for c in clues if (c.network, c.value) in kept]
 
 
 def _dedupe(clues: Iterable[Clue]) -> list[Clue]:

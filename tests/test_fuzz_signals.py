@@ -67,6 +67,7 @@ def _well_formed(clue: Any) -> bool:
 def test_any_profile_reads_into_well_formed_clues(account: Account) -> None:
     clues = signals.extract(account)
     assert clues == signals.extract(account)  # deterministic
+    assert len({(c.network, c.value) for c in clues}) <= signals.MAX_DESTINATIONS
     for clue in clues:
         assert clue.network in ("bluesky", "mastodon")
         assert _well_formed(clue), clue
@@ -84,11 +85,13 @@ def test_similarity_is_bounded_and_symmetric(a: str, b: str, x_handle: str, dest
     assert isinstance(text.html_to_text(a), str)
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(ANY_CHAR),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    _nested,
     max_leaves=30,
 )
 ACCOUNTISH = st.fixed_dictionaries(

@@ -365,3 +365,15 @@ def test_long_adversarial_input_is_fast() -> None:
     signals.clues_from_text(nasty, "bio")
     signals.names_x_handle(nasty, "alice")
     assert time.monotonic() - start < 2.0
+
+
+def test_a_bio_naming_many_servers_asks_only_a_few() -> None:
+    """One request must not make the service knock on hundreds of hosts; the person's own
+    account, even named last, is kept."""
+    from server.signals import MAX_DESTINATIONS
+
+    mentions = " ".join(f"@user{i}@server{i}.example" for i in range(60))
+    account = Account(handle="alice", bio=f"{mentions} 🦋 alice.bsky.social")
+    clues = signals.extract(account)
+    assert len({(c.network, c.value) for c in clues}) == MAX_DESTINATIONS
+    assert any(c.value == "alice.bsky.social" and c.claimed for c in clues)
