@@ -29,12 +29,31 @@ def openapi() -> Any:
     return jsonify(spec(settings.max_accounts, bool(settings.api_token)))
 
 
+def _read_streamed() -> bytes:
+    """A body sent without Content-Length (chunked): read it ourselves, stopping one byte past
+    the limit, since Werkzeug leaves such a stream unread."""
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    chunks, size = [], 0
+    while size <= MAX_BODY:
+        chunk = stream.read(min(65536, MAX_BODY + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_BODY:
+        raise ApiError(413, "too-large", "request body too large (at most 2 MB)")
+    return b"".join(chunks)
+
+
 def _json_body() -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, "too-large", "request body too large (at most 2 MB)")
     if not request.is_json:
         raise ApiError(415, "unsupported-media-type", "send the body as application/json")
-    raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH before it is read
+    # With a length, MAX_CONTENT_LENGTH refuses an oversized body before it is read.
+    raw = _read_streamed() if request.content_length is None else request.get_data(cache=False)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -170,3 +170,63 @@ def test_version_is_the_package_version() -> None:
     from importlib import metadata
 
     assert __version__ == metadata.version("passerelle")
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(served: Any) -> None:
+    """Without Content-Length the body is streamed: the real server still stops at 2 MB and
+    answers 413 in the JSON shape, without reading the rest into memory first."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(served.url)
+    sent = 0
+
+    def body() -> Any:
+        nonlocal sent
+        yield b'{"accounts": [{"handle": "a", "bio": "'
+        for _ in range(64):  # 4 MB of "x" in 64 KB chunks
+            sent += 65536
+            yield b"x" * 65536
+        yield b'"}]}'
+
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/api/resolve",
+            body=body(),
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        r = conn.getresponse()
+        assert r.status == 413
+        assert json.loads(r.read())["error"]["code"] == "too-large"
+    except (BrokenPipeError, ConnectionResetError):
+        # The server may close the connection as soon as the limit is passed: also a refusal.
+        assert sent < 4 * 1024 * 1024
+    finally:
+        conn.close()
+
+
+def test_a_small_chunked_body_is_read(served: Any) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(served.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        body = iter(
+            [b'{"accounts": ', b'[{"handle": "nobody_at_all"}], ', b'"networks": ["bluesky"]}']
+        )
+        conn.request(
+            "POST",
+            "/api/resolve",
+            body=body,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        r = conn.getresponse()
+        assert r.status == 200
+        assert json.loads(r.read())["results"][0]["handle"] == "nobody_at_all"
+    finally:
+        conn.close()

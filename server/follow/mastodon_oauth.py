@@ -24,6 +24,7 @@ from .mastodon import home_server
 SCOPES = ["read:search", "read:follows", "write:follows"]
 PENDING_TTL = 15 * 60
 SESSION_TTL = 2 * 3600
+MAX_APPS = 1000  # registrations remembered (one per server), oldest forgotten first
 
 
 class OAuthError(Exception):
@@ -88,6 +89,8 @@ class MastodonAuth:
                     f"server? ({type(e).__name__})"
                 ) from e
             with self.lock:
+                if len(self.apps) >= MAX_APPS:  # memory stays bounded whatever clients ask
+                    self.apps.pop(next(iter(self.apps)))
                 self.apps[(server, callback)] = app
         return app
 
@@ -140,6 +143,8 @@ class MastodonAuth:
         acct = f"{me['acct']}@{urlsplit(server).hostname}".lower()
         session_id = secrets.token_urlsafe(24)
         with self.lock:
+            now = time.time()
+            self.sessions = {k: v for k, v in self.sessions.items() if v.expires > now}
             self.sessions[session_id] = MastodonSession(
                 server, token, acct, time.time() + SESSION_TTL
             )
