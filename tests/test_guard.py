@@ -128,3 +128,22 @@ def test_forwarded_for_counts_only_behind_trusted_proxies(make_app: Any) -> None
 def test_rate_limit_zero_turns_it_off(make_app: Any) -> None:
     client = make_app(PASSERELLE_RATE_LIMIT="0").test_client()
     assert all(client.get("/api/health").status_code == 200 for _ in range(50))
+
+
+def test_every_guarded_operation_of_the_description_asks_for_the_token(make_app: Any) -> None:
+    """Driven by the published description, so a new endpoint cannot be left open by mistake:
+    every operation not marked open answers 401 without the token, whatever its input."""
+    client = make_app(PASSERELLE_API_TOKEN=TOKEN).test_client()
+    document = client.get("/api/openapi.json").get_json()
+    assert document["security"] == [{"token": []}]
+    checked = 0
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            url = path.replace("{job_id}", "0123456789abcdef")
+            r = client.open(url, method=method.upper(), json={} if method == "post" else None)
+            if op.get("security") == []:
+                assert r.status_code != 401, (method, path)
+            else:
+                assert r.status_code == 401, (method, path)
+                checked += 1
+    assert checked >= 7
