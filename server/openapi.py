@@ -198,231 +198,163 @@ def _targets(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "maxItems": 20_000, "items": item}
 
 
+def _object(required: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
+    """A JSON object; a property given as `str` is a plain string."""
+    props = {k: {"type": "string"} if v is str else v for k, v in properties.items()}
+    return {"type": "object", "required": list(required), "properties": props}
+
+
+def _operation(
+    summary: str,
+    ok: tuple[str, dict[str, Any]],
+    errors: tuple[int, ...],
+    body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    status: str = "200",
+    open_: bool = False,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary}
+    if open_:
+        op["security"] = []  # answered without the token
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = _body(body)
+    op["responses"] = {**_ok(ok[0], ok[1], status), **_errors(*errors)}
+    return op
+
+
+def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
 def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
     """The whole document; `max_accounts` is this instance's setting, so the limit is exact."""
     auth = [{"token": []}] if token_required else []
     job_id = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+    maybe = {"type": ["string", "null"]}
+    started = ("started", _object(("job",), job=str))
+    body_errors = (400, 401, 413, 415, 422, 429)
     paths: dict[str, Any] = {
         "/api/health": {
-            "get": {
-                "summary": "Is the service up, and which version",
-                "security": [],
-                "responses": _ok(
-                    "up",
-                    {
-                        "type": "object",
-                        "required": ["status", "version"],
-                        "properties": {
-                            "status": {"const": "ok"},
-                            "version": {"type": "string"},
-                        },
-                    },
-                ),
-            }
+            "get": _operation(
+                "Is the service up, and which version",
+                ("up", _object(("status", "version"), status={"const": "ok"}, version=str)),
+                (),
+                open_=True,
+            )
         },
         "/api/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "security": [],
-                "responses": _ok("the OpenAPI description", {"type": "object"}),
-            }
+            "get": _operation(
+                "This document", ("the OpenAPI description", {"type": "object"}), (), open_=True
+            )
         },
         "/api/resolve": {
-            "post": {
-                "summary": "Find each X account on Bluesky and the fediverse, in input order",
-                "requestBody": _body(_ref("ResolveRequest")),
-                "responses": {
-                    **_ok("one result per input account", _ref("ResolveResponse")),
-                    **_errors(400, 401, 413, 415, 422, 429),
-                },
-            }
+            "post": _operation(
+                "Find each X account on Bluesky and the fediverse, in input order",
+                ("one result per input account", _ref("ResolveResponse")),
+                body_errors,
+                body=_ref("ResolveRequest"),
+            )
         },
         "/api/bluesky/session": {
-            "post": {
-                "summary": "Sign in at the PDS with an app password (used once, kept nowhere)",
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "required": ["handle", "app_password"],
-                        "properties": {"handle": _NONEMPTY, "app_password": _NONEMPTY},
-                    }
-                ),
-                "responses": {
-                    **_ok(
-                        "signed in",
-                        {
-                            "type": "object",
-                            "required": ["session", "did"],
-                            "properties": {
-                                "session": {"type": "string"},
-                                "did": {"type": "string"},
-                            },
-                        },
-                    ),
-                    **_errors(400, 401, 413, 415, 422, 429, 503),
-                },
-            }
+            "post": _operation(
+                "Sign in at the PDS with an app password (used once, kept nowhere)",
+                ("signed in", _object(("session", "did"), session=str, did=str)),
+                (*body_errors, 503),
+                body=_object(("handle", "app_password"), handle=_NONEMPTY, app_password=_NONEMPTY),
+            )
         },
         "/api/bluesky/follow": {
-            "post": {
-                "summary": "Start (or resume) a follow job on Bluesky",
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "required": ["session", "targets"],
-                        "properties": {
-                            "session": _NONEMPTY,
-                            "targets": _targets(
-                                {
-                                    "type": "object",
-                                    "required": ["did", "handle"],
-                                    "properties": {
-                                        "did": {"type": "string", "pattern": "^did:"},
-                                        "handle": {"type": "string"},
-                                        "x": {"type": ["string", "null"]},
-                                    },
-                                }
-                            ),
-                            "list": {**_NONEMPTY, "type": ["string", "null"], "maxLength": 64},
-                            "starter_pack": {
-                                **_NONEMPTY,
-                                "type": ["string", "null"],
-                                "maxLength": 50,
-                            },
-                            "job": {**job_id, "type": ["string", "null"]},
-                        },
-                    }
-                ),
-                "responses": {
-                    **_ok(
-                        "started",
-                        {
-                            "type": "object",
-                            "required": ["job"],
-                            "properties": {"job": {"type": "string"}},
-                        },
-                        "202",
+            "post": _operation(
+                "Start (or resume) a follow job on Bluesky",
+                started,
+                (*body_errors, 403),
+                body=_object(
+                    ("session", "targets"),
+                    session=_NONEMPTY,
+                    targets=_targets(
+                        _object(
+                            ("did", "handle"),
+                            did={"type": "string", "pattern": "^did:"},
+                            handle=str,
+                            x=maybe,
+                        )
                     ),
-                    **_errors(400, 401, 403, 413, 415, 422, 429),
-                },
-            }
+                    list={**_NONEMPTY, "type": ["string", "null"], "maxLength": 64},
+                    starter_pack={**_NONEMPTY, "type": ["string", "null"], "maxLength": 50},
+                    job={**job_id, "type": ["string", "null"]},
+                ),
+                status="202",
+            )
         },
         "/api/jobs/{job_id}": {
-            "get": {
-                "summary": "Progress of a follow job",
-                "parameters": [
-                    {"name": "job_id", "in": "path", "required": True, "schema": job_id}
-                ],
-                "responses": {**_ok("the job", _ref("Job")), **_errors(401, 404, 429)},
-            }
+            "get": _operation(
+                "Progress of a follow job",
+                ("the job", _ref("Job")),
+                (401, 404, 429),
+                parameters=[{"name": "job_id", "in": "path", "required": True, "schema": job_id}],
+            )
         },
         "/api/mastodon/authorize": {
-            "post": {
-                "summary": "Register on the user's server and get its consent page",
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "required": ["server"],
-                        "properties": {"server": _SERVER},
-                    }
+            "post": _operation(
+                "Register on the user's server and get its consent page",
+                (
+                    "the consent page to open",
+                    _object(("authorize_url", "state"), authorize_url=str, state=str),
                 ),
-                "responses": {
-                    **_ok(
-                        "the consent page to open",
-                        {
-                            "type": "object",
-                            "required": ["authorize_url", "state"],
-                            "properties": {
-                                "authorize_url": {"type": "string"},
-                                "state": {"type": "string"},
-                            },
-                        },
-                    ),
-                    **_errors(400, 401, 413, 415, 422, 429, 503),
-                },
-            }
+                (*body_errors, 503),
+                body=_object(("server",), server=_SERVER),
+            )
         },
         "/api/mastodon/callback": {
-            "get": {
-                "summary": "Where the user's server sends them back (a page, not JSON)",
-                "security": [],
-                "parameters": [
-                    {"name": "state", "in": "query", "required": True, "schema": _NONEMPTY},
-                    {"name": "code", "in": "query", "required": True, "schema": _NONEMPTY},
-                    {"name": "error_description", "in": "query", "schema": {"type": "string"}},
+            "get": _operation(
+                "Where the user's server sends them back (a page, not JSON)",
+                ("connected", {"type": "string"}),
+                (400, 401, 429),
+                parameters=[
+                    _query("state", _NONEMPTY, required=True),
+                    _query("code", _NONEMPTY, required=True),
+                    _query("error_description", {"type": "string"}),
                 ],
-                "responses": {
-                    "200": {
-                        "description": "connected",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    **_errors(400, 401, 429),
-                },
-            }
+                open_=True,
+            )
         },
         "/api/mastodon/session": {
-            "get": {
-                "summary": "Has the user come back from the consent page",
-                "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}}],
-                "responses": {
-                    **_ok(
-                        "not yet, or the session",
-                        {
-                            "type": "object",
-                            "required": ["ready"],
-                            "properties": {
-                                "ready": {"type": "boolean"},
-                                "session": {"type": "string"},
-                                "acct": {"type": ["string", "null"]},
-                            },
-                        },
-                    ),
-                    **_errors(401, 429),
-                },
-            }
+            "get": _operation(
+                "Has the user come back from the consent page",
+                (
+                    "not yet, or the session",
+                    _object(("ready",), ready={"type": "boolean"}, session=str, acct=maybe),
+                ),
+                (401, 429),
+                parameters=[_query("state", {"type": "string"})],
+            )
         },
         "/api/mastodon/follow": {
-            "post": {
-                "summary": "Start (or resume) a follow job through the user's Mastodon server",
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "required": ["session", "targets"],
-                        "properties": {
-                            "session": _NONEMPTY,
-                            "targets": _targets(
-                                {
-                                    "type": "object",
-                                    "required": ["acct"],
-                                    "properties": {
-                                        "acct": {
-                                            "type": "string",
-                                            "pattern": "@",
-                                            "maxLength": 300,
-                                        },
-                                        "x": {"type": ["string", "null"]},
-                                    },
-                                }
-                            ),
-                            "job": {**job_id, "type": ["string", "null"]},
-                        },
-                    }
-                ),
-                "responses": {
-                    **_ok(
-                        "started",
-                        {
-                            "type": "object",
-                            "required": ["job"],
-                            "properties": {"job": {"type": "string"}},
-                        },
-                        "202",
+            "post": _operation(
+                "Start (or resume) a follow job through the user's Mastodon server",
+                started,
+                (*body_errors, 403),
+                body=_object(
+                    ("session", "targets"),
+                    session=_NONEMPTY,
+                    targets=_targets(
+                        _object(
+                            ("acct",),
+                            acct={"type": "string", "pattern": "@", "maxLength": 300},
+                            x=maybe,
+                        )
                     ),
-                    **_errors(400, 401, 403, 413, 415, 422, 429),
-                },
-            }
+                    job={**job_id, "type": ["string", "null"]},
+                ),
+                status="202",
+            )
         },
     }
+    # The callback answers an HTML page, not JSON.
+    callback_ok = paths["/api/mastodon/callback"]["get"]["responses"]["200"]
+    callback_ok["content"] = {"text/html": {"schema": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,35 +7,30 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_small_run(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
+def run_module(module: str, options: str, out: Path) -> tuple[dict[str, Any], str]:
+    """Run `python -m MODULE OPTIONS --out OUT`; its JSON report and what it printed."""
     p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--sizes",
-            "60",
-            "--peer-sample",
-            "15",
-            "--scan",
-            "60",
-            "--latency",
-            "0.005",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, "-m", module, *options.split(), "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert p.returncode == 0, p.stderr[-3000:]
-    report = json.loads(out.read_text())
+    return json.loads(out.read_text()), p.stdout
+
+
+def test_small_run(tmp_path: Path) -> None:
+    report, stdout = run_module(
+        "benchmarks",
+        "--sizes 60 --peer-sample 15 --scan 60 --latency 0.005",
+        tmp_path / "results.json",
+    )
     [size] = report["sizes"]
     for phase in ("cold", "warm"):
         run = size[phase]
@@ -44,23 +39,17 @@ def test_small_run(tmp_path: Path) -> None:
     assert size["warm"]["upstream_requests"] == 0
     assert size["peer"]["accounts"] == 15
     assert report["scan"]["read"] == 60
-    assert "| Passerelle cold | 60 |" in p.stdout and "| peer" in p.stdout
+    assert "| Passerelle cold | 60 |" in stdout and "| peer" in stdout
 
 
 def test_small_load_run(tmp_path: Path) -> None:
     """`python -m benchmarks.load` keeps working: a few clients, two workers, a few seconds."""
-    out = tmp_path / "load.json"
-    options = "--clients 3 --workers 2 --seconds 4 --world 300 --popular 80 --list-size 120"
-    options += f" --latency 0.005 --host-rate 1000 --out {out}"
-    p = subprocess.run(
-        [sys.executable, "-m", "benchmarks.load", *options.split()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    report, stdout = run_module(
+        "benchmarks.load",
+        "--clients 3 --workers 2 --seconds 4 --world 300 --popular 80 --list-size 120"
+        " --latency 0.005 --host-rate 1000",
+        tmp_path / "load.json",
     )
-    assert p.returncode == 0, p.stderr[-3000:]
-    report = json.loads(out.read_text())
     cold, warm = report["phases"]
     for ph in (cold, warm):
         assert ph["requests"] > 0 and ph["statuses"].get("200") == ph["requests"]
@@ -68,4 +57,4 @@ def test_small_load_run(tmp_path: Path) -> None:
         lat = ph["latency_s"]
         assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert warm["upstream_requests"] == 0  # everything was in the shared cache
-    assert "| cold |" in p.stdout and "| warm |" in p.stdout
+    assert "| cold |" in stdout and "| warm |" in stdout
