@@ -54,6 +54,11 @@
       running = await new P.Scanner(page, (n) => overlay.scanning(n),
         (paused) => (paused ? overlay.paused() : overlay.scanning(running.count()))).init();
       const state = await running.run();
+      if (!state.order.length) {
+        // Nothing to send: an empty list, or (rows present, none readable) a page X changed.
+        overlay.message(t(running.unreadable ? 'scanUnreadable' : 'scanNothingRead'));
+        return;
+      }
       overlay.resolving(0, state.order.length);
       await api.runtime.sendMessage({ type: 'resolve', key: page.key });
       watchJob(page.key, overlay);

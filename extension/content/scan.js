@@ -20,6 +20,9 @@
   const IDLE_ROUNDS_AT_END = 4; // rounds with no new cell and no loading at the bottom: the end
   const WAIT_MS = 1200; // longest wait for the page to react to a scroll
   const LOAD_MS = 20000; // longest a load indicator may stay before we nudge again
+  // Rows on the page but none readable after this many screens: X's markup changed under us.
+  // Better to say so at once than to scroll the whole list reading nothing.
+  const UNREADABLE_AFTER_SCROLLS = 3;
 
   // Hook data arrives by window messages from the page world, before or while we scan.
   const hooked = new Map(); // op → Map(handleLower → user)
@@ -141,6 +144,8 @@
       this.onPaused = onPaused || (() => {});
       this.gap = false;
       this.scrolled = false;
+      this.scrolls = 0;
+      this.unreadable = false; // rows were there, none could be read: see selectors.js
       this.notDrawing = false;
       this.hookSeen = -1;
       this.stopped = false;
@@ -274,10 +279,16 @@
           await changeOrTimeout(root, WAIT_MS);
           continue;
         }
+        if (!this.state.order.length && this.scrolls >= UNREADABLE_AFTER_SCROLLS
+            && root.querySelector(S.cell)) {
+          this.unreadable = true;
+          break;
+        }
         // Whether the page draws is watched during the scroll's own wait, at no extra cost.
         const frame = drawing();
         window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
         this.scrolled = true;
+        this.scrolls++;
         await changeOrTimeout(root, WAIT_MS / 3);
         this.notDrawing = !(await frame);
       }

@@ -188,3 +188,23 @@ def test_stop_resolves_what_was_read(
         assert 100 <= len(scan["order"]) < len(part)
         expect(results.get_by_test_id("row")).to_have_count(len(scan["order"]))
     assert len(recorder.accounts()) == len(scan["order"])
+
+
+def test_a_page_x_changed_is_said_not_scrolled_through(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """X renames the user cell: the rows are there but none can be read. The scan says so
+    after a few screens (in both languages' words), and sends nothing to the service."""
+    recorder.clear()
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        changed = XList(LIST, accounts[:1000], latency_ms=20, cell_testid="UserCellV2")
+        XCom([changed]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        page.get_by_test_id("passerelle-scan").click()
+        expect(page.get_by_test_id("passerelle-overlay")).to_contain_text(
+            "X's page has changed", timeout=30_000
+        )
+        # A few screens, not the whole list: X served a few of its 20 pages.
+        assert changed.requests <= 6
+    assert recorder.accounts() == []

@@ -191,6 +191,7 @@ class XList:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     op_name: str | None = None  # another operation name, as when X renames its queries
+    cell_testid: str = "UserCell"  # another test id, as when X changes its markup
 
     @property
     def op(self) -> str:
@@ -252,6 +253,7 @@ class XCom:
             "latencyMs": x.latency_ms if x else 0,
             "queryId": QUERY_ID,
             "op": x.op if x else "Following",
+            "cellTestId": x.cell_testid if x else "UserCell",
             "sidebar": SIDEBAR,
             "title": url.path.strip("/"),
         }

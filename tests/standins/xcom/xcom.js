@@ -104,7 +104,7 @@
     const avatar = el('div', { 'data-testid': `UserAvatar-Container-${u.handle}` },
       el('a', { href: `/${u.handle}`, role: 'link', tabindex: '-1' },
         el('img', { alt: '', src: `https://pbs.twimg.com/profile_images/${u.id}/a_normal.jpg`, width: '40', height: '40' })));
-    const cell = el('button', { 'data-testid': 'UserCell', role: 'button', tabindex: '0' }, avatar, body);
+    const cell = el('button', { 'data-testid': cfg.cellTestId || 'UserCell', role: 'button', tabindex: '0' }, avatar, body);
     return el('div', {}, el('div', {}, cell));
   }
 
