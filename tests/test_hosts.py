@@ -116,3 +116,32 @@ def test_authorize_refuses_a_private_server(make_app: Any) -> None:
     r = client.post("/api/mastodon/authorize", json={"server": "https://169.254.169.254"})
     assert r.status_code == 422
     assert "private" in r.get_json()["error"]["message"]
+
+
+def test_a_public_name_pointing_inside_is_refused_without_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS can point a public-looking name at a private address: when we connect ourselves,
+    the addresses are checked too (through a proxy, the proxy resolves and decides)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def fake(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "inside.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 0))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    session = make_session(Politeness(timeout=1, retries=0))
+    with pytest.raises(requests.ConnectionError, match="points to a private address"):
+        session.get("https://inside.example/.well-known/nodeinfo")
+    proxied = make_session(Politeness(timeout=1, retries=0))
+    with pytest.raises(requests.ConnectionError) as e:  # the (absent) proxy is asked instead
+        proxied.get(
+            "https://inside.example/.well-known/nodeinfo",
+            proxies={"https": "http://127.0.0.1:9"},
+        )
+    assert "private" not in str(e.value)

@@ -15,6 +15,7 @@ import contextvars
 import email.utils
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3 import exceptions as urllib3_exceptions
 
 from .. import __version__
@@ -157,12 +159,46 @@ def reset_delay(response: requests.Response, now: float | None = None) -> float 
     return None
 
 
+class AddressCheck:
+    """Where a name points, when we connect to it ourselves (no proxy): a public name that
+    resolves to a private address (a DNS record pointing inside) is refused too. Answers are
+    kept for a few minutes. With a proxy, the proxy resolves and decides."""
+
+    TTL = 300.0
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def private(self, host: str) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(host)
+        if hit and hit[0] > now:
+            return hit[1]
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except OSError:
+            return None  # the request itself will fail and say why
+        verdict = None
+        for info in infos:
+            if why_not_public(str(info[4][0])):
+                verdict = "a name that points to a private address"
+                break
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[host] = (now + self.TTL, verdict)
+        return verdict
+
+
 class PoliteAdapter(HTTPAdapter):
     """A transport adapter applying `Politeness` to every request of the session."""
 
     def __init__(self, policy: Politeness, pool_size: int = 32) -> None:
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.policy = policy
+        self.addresses = AddressCheck()
         self._gates: dict[str, HostGate] = {}
         self._gates_lock = threading.Lock()
 
@@ -177,6 +213,12 @@ class PoliteAdapter(HTTPAdapter):
         p = self.policy
         host = (urlsplit(request.url or "").hostname or "").lower()
         refused = None if host in p.trusted else why_not_public(host)
+        if (
+            refused is None
+            and host not in p.trusted
+            and not select_proxy(request.url or "", kwargs.get("proxies") or {})
+        ):
+            refused = self.addresses.private(host)  # a public name may point inside
         if refused:
             raise requests.ConnectionError(f"not contacting {refused}")
         gate = self.gate(host)
