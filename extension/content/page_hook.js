@@ -49,6 +49,7 @@
       description,
       links,
       url: website,
+      avatar: get(result, ['avatar', 'image_url']) || legacy.profile_image_url_https || null,
       follows_you: get(result, ['relationship_perspectives', 'followed_by']) ?? legacy.followed_by ?? null,
     };
   }
@@ -75,6 +76,14 @@
     return out;
   }
 
+  function subjectOf(url) {
+    try {
+      const vars = JSON.parse(new URL(url, window.location.href).searchParams.get('variables') || '{}');
+      return String(vars.userId || vars.listId || '') || null;
+    } catch (_) {
+      return null;
+    }
+  }
   function publish(url, text) {
     const op = url.match(LIST_OPS);
     if (!op) return;
@@ -85,10 +94,13 @@
       return;
     }
     const users = usersFrom(json);
+    // Which list this page belongs to: the page's path when it arrived, and the user or list
+    // the request asked about, so the scan never mixes two lists of one visit.
+    const where = { path: window.location.pathname, subject: subjectOf(url) };
     // A page of the list with nobody in it: X has reached the end of the list.
     const message = users.length
-      ? { source: 'passerelle-hook', op: op[1], users }
-      : { source: 'passerelle-hook', op: op[1], users: [], end: true };
+      ? { source: 'passerelle-hook', op: op[1], users, ...where }
+      : { source: 'passerelle-hook', op: op[1], users: [], end: true, ...where };
     kept.push(message);
     keptUsers += users.length;
     while (keptUsers > MAX_KEPT && kept.length > 1) keptUsers -= kept.shift().users.length;

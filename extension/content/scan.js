@@ -1,7 +1,8 @@
-// The scan of one follow list: scrolls by itself, reads every cell as it passes (the list is
-// virtualised and recycles its rows, so accounts are collected on the way, keyed by handle),
-// merges what the page hook saw of X's own responses, and saves the list as it grows, so a
-// reload, a crash or a restart of the extension loses nothing. No network here.
+// The scan of one follow list: reads ahead from X's own responses (the page hook passes on every
+// page X fetched, in list order) and reads every cell as it passes (the list is virtualised and
+// recycles its rows, so accounts are collected on the way, keyed by handle); either alone reads
+// the list. Saves the list as it grows, so a reload, a crash or a restart of the extension loses
+// nothing. No network here.
 'use strict';
 
 (function () {
@@ -26,6 +27,7 @@
 
   // Hook data arrives by window messages from the page world, before or while we scan.
   const hooked = new Map(); // op → Map(handleLower → user)
+  const pagesSeen = []; // every list page the hook saw, in arrival order (the list's order)
   const listEnded = new Set(); // ops whose last page came back empty: the true end
   let hookVersion = 0; // grows with every hook message
   window.addEventListener('message', (ev) => {
@@ -36,10 +38,33 @@
     hookVersion++;
     if (!hooked.has(op)) hooked.set(op, new Map());
     const m = hooked.get(op);
+    const users = [];
     for (const u of d.users) {
-      if (u && typeof u.handle === 'string') m.set(u.handle.toLowerCase(), u);
+      if (u && typeof u.handle === 'string' && /^[A-Za-z0-9_]{1,15}$/.test(u.handle)) {
+        m.set(u.handle.toLowerCase(), u);
+        users.push(u);
+      }
     }
+    pagesSeen.push({ op, path: normPath(d.path), subject: d.subject ?? null, users });
   });
+
+  function normPath(path) {
+    return String(path || '').replace(/\/+$/, '').toLowerCase();
+  }
+
+  // An account as X's own response describes it (the bio with links shown as X shows them).
+  function fromHook(u) {
+    return {
+      handle: u.handle,
+      name: u.name || '',
+      bio: u.description || '',
+      url: u.url || null,
+      links: Array.isArray(u.links) ? u.links : [],
+      id: u.id || null,
+      follows_you: u.follows_you === true,
+      avatar: u.avatar || null,
+    };
+  }
 
   window.postMessage({ source: 'passerelle-content', type: 'replay' }, window.location.origin);
 
@@ -148,10 +173,14 @@
       this.unreadable = false; // rows were there, none could be read: see selectors.js
       this.notDrawing = false;
       this.hookSeen = -1;
+      this.aheadAt = 0; // pages of pagesSeen already read ahead
+      this.subject = undefined; // the user or list the first page of this list asked about
+      this.ahead = false; // the hook delivers this list: read from it, scroll only to load more
       this.stopped = false;
       this.state = null;
       this.lastSave = 0;
       this.dirty = false;
+      this.saving = null; // the routine save under way, if any
     }
 
     async init() {
@@ -170,6 +199,31 @@
 
     count() {
       return this.state ? this.state.order.length : 0;
+    }
+
+    // Read ahead: X's responses hold every account of the pages it fetched, in list order, long
+    // before their rows are drawn. Taken first, so the rows the DOM shows are already known and
+    // the scroll only has to make X fetch the next page.
+    readAhead() {
+      const op = OPS[this.page.kind];
+      const path = normPath(location.pathname);
+      let added = 0;
+      for (; this.aheadAt < pagesSeen.length; this.aheadAt++) {
+        const seen = pagesSeen[this.aheadAt];
+        if (seen.op !== op || seen.path !== path) continue;
+        if (this.subject === undefined) this.subject = seen.subject;
+        if (seen.subject !== this.subject) continue;
+        for (const u of seen.users) {
+          const lower = u.handle.toLowerCase();
+          if (this.state.accounts[lower]) continue;
+          this.state.order.push(lower);
+          this.state.accounts[lower] = fromHook(u);
+          added++;
+        }
+        if (seen.users.length) this.ahead = true;
+      }
+      if (added) this.dirty = true;
+      return added;
     }
 
     harvest(root) {
@@ -216,12 +270,20 @@
       return added;
     }
 
+    // Saves as the list grows without holding the scan up: a routine save runs alongside the
+    // scrolling (one at a time; the next round saves what came since); a forced one is awaited.
     async save(force) {
       if (!this.state || (!force && (!this.dirty || Date.now() - this.lastSave < SAVE_EVERY_MS))) return;
+      if (!force && this.saving) return;
       this.state.updatedAt = Date.now();
       this.lastSave = Date.now();
       this.dirty = false;
-      await api.storage.local.set({ [P.storageKey(this.page)]: this.state, current: this.page.key });
+      const write = api.storage.local.set({ [P.storageKey(this.page)]: this.state, current: this.page.key });
+      if (force) {
+        await write;
+        return;
+      }
+      this.saving = write.then(() => { this.saving = null; }, () => { this.saving = null; this.dirty = true; });
     }
 
     stop() {
@@ -238,7 +300,7 @@
           await new Promise((r) => setTimeout(r, 300));
           continue;
         }
-        const added = this.harvest(root);
+        const added = this.readAhead() + this.harvest(root);
         this.onProgress(this.count());
         await this.save(false);
         const retry = retryButton(root);
@@ -286,13 +348,19 @@
         }
         // Whether the page draws is watched during the scroll's own wait, at no extra cost.
         const frame = drawing();
-        window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
+        if (this.ahead) {
+          // Everything loaded so far is read: straight to the bottom, where X loads more.
+          window.scrollTo(0, (document.scrollingElement || document.documentElement).scrollHeight);
+        } else {
+          window.scrollBy(0, Math.max(200, window.innerHeight * 0.8));
+        }
         this.scrolled = true;
         this.scrolls++;
         await changeOrTimeout(root, WAIT_MS / 3);
         this.notDrawing = !(await frame);
       }
       root = listRoot() || root;
+      this.readAhead();
       if (root) this.harvest(root);
       this.state.state = this.stopped ? 'stopped' : 'done';
       await this.save(true);

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser import extension_context
@@ -77,15 +78,21 @@ def test_popup(playwright: Any, extension_dir: Any) -> None:
         expect(opened.value.get_by_test_id("empty")).to_be_visible()
 
 
+@pytest.mark.parametrize("hook", ["read ahead", "rows only"])
 def test_switching_tabs_mid_scan_loses_no_row(
-    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+    playwright: Any,
+    extension_dir: Any,
+    recorder: Recorder,
+    accounts: list[dict[str, Any]],
+    hook: str,
 ) -> None:
-    """A tab in the background draws nothing: the scan must wait (or step back over rows it
-    scrolled past undrawn), never skip them."""
+    """A tab in the background draws nothing: the scan must wait (or, reading rows only, step
+    back over rows it scrolled past undrawn), never skip them."""
     recorder.clear()
     part = accounts[:400]
+    op_name = None if hook == "read ahead" else "FollowingRenamed"  # the hook then sees nothing
     with extension_context(playwright, extension_dir) as (ctx, ext_id):
-        XCom([XList(LIST, part, latency_ms=100)]).install(ctx)
+        XCom([XList(LIST, part, latency_ms=100, op_name=op_name)]).install(ctx)
         page = ctx.new_page()
         page.goto(f"https://x.com{LIST}")
         page.get_by_test_id("passerelle-scan").click()

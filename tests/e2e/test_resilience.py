@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import scan_to_results, storage, wait_for
+from tests.e2e.helpers import expected_sent, scan_to_results, storage, wait_for
 from tests.standins.xcom import XCom, XList
 
 LIST = "/owner/following"
@@ -193,11 +193,13 @@ def test_stop_resolves_what_was_read(
 def test_a_page_x_changed_is_said_not_scrolled_through(
     playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
 ) -> None:
-    """X renames the user cell: the rows are there but none can be read. The scan says so
-    after a few screens (in both languages' words), and sends nothing to the service."""
+    """X renames the user cell and its query: the rows are there but none can be read, and
+    the hook sees nothing. The scan says so after a few screens, and sends nothing."""
     recorder.clear()
     with extension_context(playwright, extension_dir) as (ctx, _):
-        changed = XList(LIST, accounts[:1000], latency_ms=20, cell_testid="UserCellV2")
+        changed = XList(
+            LIST, accounts[:1000], latency_ms=20, cell_testid="UserCellV2", op_name="FollowingV3"
+        )
         XCom([changed]).install(ctx)
         page = ctx.new_page()
         page.goto(f"https://x.com{LIST}")
@@ -208,3 +210,22 @@ def test_a_page_x_changed_is_said_not_scrolled_through(
         # A few screens, not the whole list: X served a few of its 20 pages.
         assert changed.requests <= 6
     assert recorder.accounts() == []
+
+
+def test_changed_markup_is_read_from_x_s_own_responses(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """X renames the user cell but its responses are the same: the list is read whole from
+    them, in order, with the bio as X shows it."""
+    recorder.clear()
+    part = accounts[:300]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=20, cell_testid="UserCellV2")]).install(ctx)
+        results = scan_to_results(ctx, LIST)
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+    sent = recorder.accounts()
+    assert [a["handle"] for a in sent] == [a["handle"] for a in part]
+    for i, (got, acc) in enumerate(zip(sent, part, strict=True)):
+        want = expected_sent(acc, i)
+        assert {k: got.get(k) for k in want} == want, acc["handle"]
+        assert got["avatar"]  # from X's response, as the row would have shown it
