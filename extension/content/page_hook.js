@@ -54,15 +54,19 @@
     };
   }
 
+  // The users of one page, and how many list items it had: a page with items but no user we
+  // can read is not the end of the list, only a shape we do not know.
   function usersFrom(json) {
     const out = [];
     const seen = new Set();
+    let items = 0;
     (function walk(node, depth) {
       if (!node || typeof node !== 'object' || depth > 40) return;
       if (Array.isArray(node)) {
         for (const x of node) walk(x, depth + 1);
         return;
       }
+      if (node.itemContent) items++;
       if (node.user_results && node.user_results.result) {
         const u = readUser(node.user_results.result);
         if (u && !seen.has(u.handle.toLowerCase())) {
@@ -73,7 +77,7 @@
       }
       for (const k in node) walk(node[k], depth + 1);
     })(json, 0);
-    return out;
+    return { users: out, items };
   }
 
   function subjectOf(url) {
@@ -93,7 +97,9 @@
     } catch (_) {
       return;
     }
-    const users = usersFrom(json);
+    if (!json || typeof json !== 'object' || json.errors || !json.data) return; // not a page of the list
+    const { users, items } = usersFrom(json);
+    if (!users.length && items) return; // items we cannot read: the rows will be read instead
     // Which list this page belongs to: the page's path when it arrived, and the user or list
     // the request asked about, so the scan never mixes two lists of one visit.
     const where = { path: window.location.pathname, subject: subjectOf(url) };
@@ -122,7 +128,7 @@
     const response = await origFetch.apply(this, args);
     try {
       const url = typeof args[0] === 'string' ? args[0] : (args[0] && args[0].url) || '';
-      if (LIST_OPS.test(url)) response.clone().text().then((t) => publish(url, t), () => {});
+      if (LIST_OPS.test(url) && response.ok) response.clone().text().then((t) => publish(url, t), () => {});
     } catch (_) { /* never break the page */ }
     return response;
   };
@@ -137,6 +143,7 @@
     if (LIST_OPS.test(this.__passerelleUrl || '')) {
       this.addEventListener('load', () => {
         try {
+          if (this.status !== 200) return; // an error page says nothing about the list
           if (this.responseType === '' || this.responseType === 'text') publish(this.__passerelleUrl, this.responseText);
           else if (this.responseType === 'json') publish(this.__passerelleUrl, JSON.stringify(this.response));
         } catch (_) { /* never break the page */ }

@@ -24,6 +24,8 @@
   // Rows on the page but none readable after this many screens: X's markup changed under us.
   // Better to say so at once than to scroll the whole list reading nothing.
   const UNREADABLE_AFTER_SCROLLS = 3;
+  // How long a drawn row may wait for X's response that holds it before reading ahead stops.
+  const HOOK_GRACE_MS = 1500;
 
   // Hook data arrives by window messages from the page world, before or while we scan.
   const hooked = new Map(); // op → Map(handleLower → user)
@@ -105,13 +107,17 @@
   }
 
   // Rows in list order: recycled rows sit anywhere in the DOM, so order by position on screen.
+  // A row parked far from the screen (a recycled node waiting for reuse) may hold content of
+  // any row: it is not read.
   function cells(root) {
+    const h = window.innerHeight;
     return [...root.querySelectorAll(S.cell)]
       .filter((c) => !c.closest(S.sidebar))
       .map((c) => {
         const r = c.getBoundingClientRect();
-        return { c, top: r.top, onScreen: r.bottom > 0 && r.top < window.innerHeight };
+        return { c, top: r.top, bottom: r.bottom, onScreen: r.bottom > 0 && r.top < h };
       })
+      .filter((x) => x.bottom > -2 * h && x.top < 3 * h)
       .sort((a, b) => a.top - b.top);
   }
 
@@ -176,6 +182,10 @@
       this.aheadAt = 0; // pages of pagesSeen already read ahead
       this.subject = undefined; // the user or list the first page of this list asked about
       this.ahead = false; // the hook delivers this list: read from it, scroll only to load more
+      this.aheadOff = false; // the hook missed rows once: read every row from then on
+      this.domOnly = new Set(); // rows drawn that the hook has not delivered (yet)
+      this.posOf = new Map(); // handle → where its row was drawn in the whole list (px)
+      this.domOnlyAt = 0;
       this.stopped = false;
       this.state = null;
       this.lastSave = 0;
@@ -204,23 +214,31 @@
     // Read ahead: X's responses hold every account of the pages it fetched, in list order, long
     // before their rows are drawn. Taken first, so the rows the DOM shows are already known and
     // the scroll only has to make X fetch the next page.
-    readAhead() {
+    // Which list the pages are about is settled by the rows themselves: the first page holding
+    // an account already read from the page (a late answer for the list seen before carries
+    // another subject). Only when no row can be read at all is the first page taken on trust.
+    readAhead(trustFirst = false) {
       const op = OPS[this.page.kind];
       const path = normPath(location.pathname);
+      if (this.subject === undefined) {
+        const first = pagesSeen.find((seen) => seen.op === op && seen.path === path
+          && (trustFirst || seen.users.some((u) => this.state.accounts[u.handle.toLowerCase()])));
+        if (!first) return 0;
+        this.subject = first.subject;
+      }
       let added = 0;
       for (; this.aheadAt < pagesSeen.length; this.aheadAt++) {
         const seen = pagesSeen[this.aheadAt];
-        if (seen.op !== op || seen.path !== path) continue;
-        if (this.subject === undefined) this.subject = seen.subject;
-        if (seen.subject !== this.subject) continue;
+        if (seen.op !== op || seen.path !== path || seen.subject !== this.subject) continue;
         for (const u of seen.users) {
           const lower = u.handle.toLowerCase();
+          this.domOnly.delete(lower);
           if (this.state.accounts[lower]) continue;
           this.state.order.push(lower);
           this.state.accounts[lower] = fromHook(u);
           added++;
         }
-        if (seen.users.length) this.ahead = true;
+        if (seen.users.length && !this.aheadOff) this.ahead = true;
       }
       if (added) this.dirty = true;
       return added;
@@ -230,9 +248,17 @@
       let added = 0;
       let known = 0;
       let seen = 0;
-      for (const { c: cell, onScreen } of cells(root)) {
+      let prev = null; // the row just above, touching this one
+      let prevBottom = null;
+      for (const { c: cell, onScreen, top, bottom } of cells(root)) {
         const dom = P.readCell(cell);
-        if (!dom) continue;
+        // Rows follow each other without a gap; a row parked elsewhere is nobody's neighbour.
+        if (prevBottom === null || Math.abs(top - prevBottom) > 2) prev = null;
+        prevBottom = bottom;
+        if (!dom) {
+          prev = null;
+          continue;
+        }
         const lower = dom.handle.toLowerCase();
         if (onScreen) {
           // Only rows on screen tell whether the last scroll kept contact with what was read:
@@ -242,10 +268,26 @@
         }
         const account = merge(this.page, dom);
         const old = this.state.accounts[lower];
+        if (!old && this.ahead) {
+          // A row X's responses (as read) do not hold, met while jumping: its place is not
+          // known yet. Left for the response that may still come, else for `readEveryRow`.
+          this.domOnly.add(lower);
+          this.domOnlyAt = this.domOnlyAt || Date.now();
+          prev = null;
+          continue;
+        }
+        const abs = top + window.scrollY; // where the row sits in the whole list
+        this.posOf.set(lower, abs);
         if (!old) {
-          this.state.order.push(lower);
+          // In its place: after the row drawn just above it (at the end, as a rule); when no
+          // row touches it, after the nearest row ever seen above it.
+          const above = prev ?? this.nearestAbove(abs);
+          const at = above === null ? -1 : this.state.order.lastIndexOf(above);
+          if (at >= 0) this.state.order.splice(at + 1, 0, lower);
+          else this.state.order.push(lower);
           added++;
         }
+        prev = lower;
         if (!old || JSON.stringify(old) !== JSON.stringify(account)) {
           this.state.accounts[lower] = account;
           this.dirty = true;
@@ -286,6 +328,29 @@
       this.saving = write.then(() => { this.saving = null; }, () => { this.saving = null; this.dirty = true; });
     }
 
+    nearestAbove(abs) {
+      let best = null;
+      let bestAt = -Infinity;
+      for (const [handle, at] of this.posOf) {
+        if (at < abs - 1 && at > bestAt && this.state.accounts[handle]) {
+          best = handle;
+          bestAt = at;
+        }
+      }
+      return best;
+    }
+
+    // X drew rows its responses, as read, never held: the jumps to the bottom may have passed
+    // others. Stop reading ahead, go back to the top and read every row, each in its place.
+    async readEveryRow(root) {
+      this.ahead = false;
+      this.aheadOff = true;
+      this.domOnly.clear();
+      this.domOnlyAt = 0;
+      window.scrollTo(0, 0);
+      await changeOrTimeout(root, WAIT_MS);
+    }
+
     stop() {
       this.stopped = true;
     }
@@ -301,6 +366,11 @@
           continue;
         }
         const added = this.readAhead() + this.harvest(root);
+        if (this.domOnly.size && Date.now() - this.domOnlyAt > HOOK_GRACE_MS) {
+          await this.readEveryRow(root);
+          continue;
+        }
+        if (!this.domOnly.size) this.domOnlyAt = 0;
         this.onProgress(this.count());
         await this.save(false);
         const retry = retryButton(root);
@@ -333,7 +403,12 @@
         if (atBottom()) {
           // X said the list is over (an empty last page): one quiet round is enough.
           const enough = listEnded.has(OPS[this.page.kind]) ? 1 : IDLE_ROUNDS_AT_END;
-          if (++idle >= enough) break;
+          if (++idle >= enough) {
+            if (!this.domOnly.size) break;
+            await this.readEveryRow(root); // never end on rows the responses did not hold
+            idle = 0;
+            continue;
+          }
           // Nudge: some lists only load more after a small scroll at the bottom.
           window.scrollBy(0, -Math.min(200, window.innerHeight / 4));
           await new Promise((r) => requestAnimationFrame(() => r()));
@@ -343,6 +418,7 @@
         }
         if (!this.state.order.length && this.scrolls >= UNREADABLE_AFTER_SCROLLS
             && root.querySelector(S.cell)) {
+          if (this.readAhead(true)) continue; // rows unreadable, X's responses readable
           this.unreadable = true;
           break;
         }

@@ -229,3 +229,50 @@ def test_changed_markup_is_read_from_x_s_own_responses(
         want = expected_sent(acc, i)
         assert {k: got.get(k) for k in want} == want, acc["handle"]
         assert got["avatar"]  # from X's response, as the row would have shown it
+
+
+def test_read_ahead_never_mixes_in_another_list(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """Pages of another list seen during the same visit (in-app navigation, a late answer for
+    the previous list) carry another path or another subject: they are never read ahead."""
+    recorder.clear()
+    part = accounts[:120]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        # The list's first load fails (503, Retry): its first page comes after these.
+        XCom([XList(LIST, part, latency_ms=20, fail_pages={0})]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        expect(page.get_by_test_id("passerelle-scan")).to_have_count(1)
+        assert page.evaluate("window.__xcomState().loaded") == 0
+        page.evaluate(
+            """() => {
+              const user = (h) => ({handle: h, name: h, description: '', links: [], url: null});
+              const send = (extra) => window.postMessage(
+                {source: 'passerelle-hook', op: 'Following', users: [user(extra.who)], ...extra},
+                location.origin);
+              // A late answer for the list seen before, arriving first on this path.
+              send({who: 'late_answer', path: location.pathname, subject: '424242'});
+              send({who: 'other_path', path: '/someone/following', subject: null});
+            }"""
+        )
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        expect(opened.value.get_by_test_id("row")).to_have_count(len(part))
+    sent = [a["handle"] for a in recorder.accounts()]
+    assert sent == [a["handle"] for a in part]
+
+
+def test_a_page_the_responses_do_not_show_is_read_from_its_rows(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """One page of X's responses comes in a shape the extension cannot read: reading ahead
+    would jump past its rows. The rows drawn that no response held give it away; the scan goes
+    back and reads every row, and the list arrives whole and in order."""
+    recorder.clear()
+    part = accounts[:300]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=20, renamed_pages={2})]).install(ctx)
+        results = scan_to_results(ctx, LIST)
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+    assert [a["handle"] for a in recorder.accounts()] == [a["handle"] for a in part]

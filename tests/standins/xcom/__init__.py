@@ -133,8 +133,13 @@ def user_result(account: dict[str, Any], index: int) -> dict[str, Any]:
     return result
 
 
-def timeline_page(accounts: list[dict[str, Any]], start: int, op: str) -> dict[str, Any]:
+def timeline_page(
+    accounts: list[dict[str, Any]], start: int, op: str, renamed: bool = False
+) -> dict[str, Any]:
+    """One page of the list; `renamed`: its users under a key only the app knows (a page shape
+    the extension's reading of responses has never seen)."""
     chunk = accounts[start : start + PAGE_SIZE]
+    key = "user_results_v2" if renamed else "user_results"
     entries: list[dict[str, Any]] = [
         {
             "entryId": f"user-{start + i}",
@@ -145,7 +150,7 @@ def timeline_page(accounts: list[dict[str, Any]], start: int, op: str) -> dict[s
                 "itemContent": {
                     "itemType": "TimelineUser",
                     "__typename": "TimelineUser",
-                    "user_results": {"result": user_result(a, start + i)},
+                    key: {"result": user_result(a, start + i)},
                     "userDisplayType": "User",
                 },
             },
@@ -192,6 +197,7 @@ class XList:
 
     op_name: str | None = None  # another operation name, as when X renames its queries
     cell_testid: str = "UserCell"  # another test id, as when X changes its markup
+    renamed_pages: set[int] = field(default_factory=set)  # pages in a shape the hook cannot read
 
     @property
     def op(self) -> str:
@@ -293,5 +299,7 @@ class XCom:
         route.fulfill(
             status=200,
             content_type="application/json",
-            body=json.dumps(timeline_page(x.accounts, start, x.op), ensure_ascii=False),
+            body=json.dumps(
+                timeline_page(x.accounts, start, x.op, page in x.renamed_pages), ensure_ascii=False
+            ),
         )

@@ -185,8 +185,8 @@
           const c = entry.content;
           if (c.entryType === 'TimelineTimelineCursor' && c.cursorType === 'Bottom') {
             cursor = c.value;
-          } else if (c.itemContent && c.itemContent.user_results) {
-            const u = read(c.itemContent.user_results.result);
+          } else if (c.itemContent && (c.itemContent.user_results || c.itemContent.user_results_v2)) {
+            const u = read((c.itemContent.user_results || c.itemContent.user_results_v2).result);
             tops.push(total);
             total += heightOf(u);
             users.push(u);
