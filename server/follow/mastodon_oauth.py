@@ -148,6 +148,8 @@ class MastodonAuth:
             self.sessions[session_id] = MastodonSession(
                 server, token, acct, time.time() + SESSION_TTL
             )
+            # A sign-in nobody came to collect is dropped with its session.
+            self.ready = {k: v for k, v in self.ready.items() if v in self.sessions}
             self.ready[state] = session_id
         return acct
 
