@@ -45,6 +45,13 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         print(f"Extension: {dist / 'chrome'} (Chrome), {dist / 'firefox'} (Firefox)", flush=True)
     else:
         print(f"Extension not built yet: python build_extension.py --server-url {url}", flush=True)
+    if workers > 1:
+        # Look-ups are shared through the cache; a follow sign-in lives in one worker's memory.
+        print(
+            f"{workers} workers: following from the results page needs sticky sessions "
+            "(or one worker); look-ups need nothing",
+            flush=True,
+        )
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

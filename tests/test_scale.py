@@ -65,6 +65,7 @@ def test_one_machines_look_up_is_the_others_cache_hit(
 ) -> None:
     a, b = two_machines
     assert len(worker_pids(a)) == 2 and len(worker_pids(b)) == 2
+    assert "2 workers: following from the results page needs sticky sessions" in a.output()
     accounts = x_accounts(eval_world)[:80]
     status, first = post_json(a.url + "/api/resolve", {"accounts": accounts})
     assert status == 200 and first["stats"]["upstream_requests"] > 0
