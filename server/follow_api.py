@@ -16,12 +16,11 @@ from .follow.jobs import Jobs
 from .follow.mastodon_oauth import OAuthError
 from .follow.plan import Target
 from .networks.http import UpstreamUnavailable
-from .validate import InputError
+from .validate import SPACE, InputError
 
 bp = Blueprint("follow", __name__, url_prefix="/api")
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_TARGETS = 20_000
-_SPACE = " \t\n\r\f\v"  # the white space the OpenAPI pattern knows, in every regex dialect
 
 
 def _jobs() -> Jobs:
@@ -32,11 +31,11 @@ def _field(body: dict[str, Any], name: str, required: bool = True, limit: int = 
     value = body.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip(_SPACE) or len(value) > limit:
+    if not isinstance(value, str) or not value.strip(SPACE) or len(value) > limit:
         raise ApiError(
             422, "invalid-field", f"{name} must be a non-empty string of at most {limit}"
         )
-    return value.strip(_SPACE)
+    return value.strip(SPACE)
 
 
 def _x_handle(t: dict[str, Any], i: int) -> str:

@@ -234,6 +234,17 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
     job_id = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
     maybe = {"type": ["string", "null"]}
     started = ("started", _object(("job",), job=str))
+
+    def follow_body(target: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """A follow job's request: the session, up to 20,000 targets, a job id to resume."""
+        return _object(
+            ("session", "targets"),
+            session=_NONEMPTY,
+            targets=_targets(target),
+            **extra,
+            job={**job_id, "type": ["string", "null"]},
+        )
+
     body_errors = (400, 401, 413, 415, 422, 429)
     paths: dict[str, Any] = {
         "/api/health": {
@@ -270,20 +281,15 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 "Start (or resume) a follow job on Bluesky",
                 started,
                 (*body_errors, 403),
-                body=_object(
-                    ("session", "targets"),
-                    session=_NONEMPTY,
-                    targets=_targets(
-                        _object(
-                            ("did", "handle"),
-                            did={"type": "string", "pattern": "^did:"},
-                            handle=str,
-                            x=maybe,
-                        )
+                body=follow_body(
+                    _object(
+                        ("did", "handle"),
+                        did={"type": "string", "pattern": "^did:"},
+                        handle=str,
+                        x=maybe,
                     ),
                     list={**_NONEMPTY, "type": ["string", "null"], "maxLength": 64},
                     starter_pack={**_NONEMPTY, "type": ["string", "null"], "maxLength": 50},
-                    job={**job_id, "type": ["string", "null"]},
                 ),
                 status="202",
             )
@@ -336,17 +342,12 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 "Start (or resume) a follow job through the user's Mastodon server",
                 started,
                 (*body_errors, 403),
-                body=_object(
-                    ("session", "targets"),
-                    session=_NONEMPTY,
-                    targets=_targets(
-                        _object(
-                            ("acct",),
-                            acct={"type": "string", "pattern": "@", "maxLength": 300},
-                            x=maybe,
-                        )
-                    ),
-                    job={**job_id, "type": ["string", "null"]},
+                body=follow_body(
+                    _object(
+                        ("acct",),
+                        acct={"type": "string", "pattern": "@", "maxLength": 300},
+                        x=maybe,
+                    )
                 ),
                 status="202",
             )

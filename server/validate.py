@@ -13,6 +13,9 @@ from .models import NETWORKS, Account, Network
 MAX_FIELD = 5000
 MAX_LINKS = 100
 MAX_ID = 64
+# The white space forgiven around a field: the ASCII kind, which every regex dialect (Python's,
+# and the OpenAPI document's ECMA patterns) agrees on.
+SPACE = " \t\n\r\f\v"
 # Shared with the OpenAPI description, so the schema and the check agree on every string:
 # surrounding ASCII white space and one "@" are forgiven, nothing else.
 HANDLE_PATTERN = r"^[ \t\n\r]*@?[A-Za-z0-9_]{1,50}[ \t\n\r]*$"

@@ -22,7 +22,7 @@ from mastodon import errors as merr
 from ..config import Settings
 from ..hosts import split_url, why_not_public
 from ..networks.http import USER_AGENT
-from ..validate import InputError
+from ..validate import SPACE, InputError
 from .state import RunState
 
 NETWORK_ERRORS = (merr.MastodonNetworkError, merr.MastodonServerError, merr.MastodonRatelimitError)
@@ -34,7 +34,7 @@ def home_server(url: str) -> str:
     Only a public internet name over HTTPS: the token travels there, and a hosted service must
     not be steered to its own network. Mirrors the `server` pattern of the OpenAPI document.
     """
-    text = url.strip(" \t\n\r\f\v")
+    text = url.strip(SPACE)
     parts = split_url(text) if "://" not in text or text.startswith("https://") else None
     hint = "expected your server's address, e.g. https://piaille.fr"
     try:

@@ -21,7 +21,7 @@ from atproto_client.request import Request, _handle_request_errors, _handle_resp
 from ..cache import MISSING, Cache
 from ..models import BskyProfile
 from ..signals import valid_did
-from .http import USER_AGENT, UpstreamUnavailable, count
+from .http import USER_AGENT, UpstreamUnavailable, count, split_cached
 
 BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
 RELATIONSHIPS_BATCH = 30  # app.bsky.graph.getRelationships accepts at most 30 others
@@ -189,16 +189,8 @@ class Bluesky:
         self, actors: Iterable[str]
     ) -> tuple[dict[str, BskyProfile | None], list[str]]:
         """Split actors into those the cache answers and those still to ask."""
-        known: dict[str, BskyProfile | None] = {}
-        todo: list[str] = []
-        for actor in dict.fromkeys(actors):
-            hit = self.cache.get("bsky:actor:" + actor)
-            if hit is MISSING:
-                todo.append(actor)
-            else:
-                count(hits=1)
-                known[actor] = BskyProfile.from_json(hit) if hit else None
-        return known, todo
+        hits, todo = split_cached(self.cache, "bsky:actor:", actors)
+        return {a: BskyProfile.from_json(h) if h else None for a, h in hits.items()}, todo
 
     def fetch_profiles(self, actors: Sequence[str]) -> dict[str, BskyProfile | None]:
         """One getProfiles call for at most 25 valid actors; unknown actors map to None.

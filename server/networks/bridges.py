@@ -15,7 +15,7 @@ from ..models import BskyProfile, FediAccount
 from ..signals import BRIDGY_BSKY, bridged_acct_for_bsky
 from .bluesky import RELATIONSHIPS_BATCH, Bluesky
 from .fediverse import Fediverse
-from .http import count
+from .http import count, split_cached
 
 TTL = 24 * 3600
 
@@ -43,16 +43,8 @@ class Bridges:
         bridge = self.bridge_did()
         if bridge is None:
             return None
-        out: set[str] = set()
-        todo = []
-        for did in dict.fromkeys(dids):
-            hit = self.cache.get("bridge:follows:" + did)
-            if hit is MISSING:
-                todo.append(did)
-            else:
-                count(hits=1)
-                if hit:
-                    out.add(did)
+        hits, todo = split_cached(self.cache, "bridge:follows:", dids)
+        out = {did for did, follows in hits.items() if follows}
         for i in range(0, len(todo), RELATIONSHIPS_BATCH):
             chunk = todo[i : i + RELATIONSHIPS_BATCH]
             found = self.bluesky.followers_among(bridge, chunk)

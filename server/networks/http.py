@@ -18,7 +18,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +31,7 @@ from requests.utils import select_proxy
 from urllib3 import exceptions as urllib3_exceptions
 
 from .. import __version__
+from ..cache import MISSING, Cache
 from ..hosts import why_not_public
 
 USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
@@ -75,6 +76,23 @@ def count(requests_: int = 0, hits: int = 0, waited: float = 0.0) -> None:
     stats = current_stats.get()
     if stats is not None:
         stats.add(requests_, hits, waited)
+
+
+def split_cached(
+    cache: Cache, prefix: str, keys: Iterable[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Distinct keys, in order, split into what the cache answers (counted as hits; a cached
+    "not found" included) and what is still to ask."""
+    known: dict[str, Any] = {}
+    todo: list[str] = []
+    for key in dict.fromkeys(keys):
+        hit = cache.get(prefix + key)
+        if hit is MISSING:
+            todo.append(key)
+        else:
+            count(hits=1)
+            known[key] = hit
+    return known, todo
 
 
 @dataclass
