@@ -89,7 +89,11 @@ def free_port() -> int:
 
 
 class Served:
-    """`passerelle serve` running as a subprocess, with its output kept for failure messages."""
+    """`passerelle serve` running as a subprocess, with its output kept for failure messages.
+
+    The output goes to a temporary file that lives as long as the server: `stop()` closes and
+    removes it, keeping its text for `output()`.
+    """
 
     def __init__(self, env: dict[str, str], workers: int = 1) -> None:
         import subprocess
@@ -100,8 +104,8 @@ class Served:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # Kept open while the server runs: its output goes into the failure message.
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+        self._final_output: str | None = None
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by stop())
             prefix="passerelle-serve-", suffix=".log", delete=False
         )
         bin_dir = Path(sys.executable).parent
@@ -118,10 +122,10 @@ class Served:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(self.url + "/api/health", timeout=1) as r:
+                with urllib.request.urlopen(self.url + "/api/health", timeout=5) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -132,6 +136,8 @@ class Served:
             time.sleep(0.1)
 
     def output(self) -> str:
+        if self._final_output is not None:
+            return self._final_output
         return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
@@ -141,6 +147,11 @@ class Served:
                 self.proc.wait(10)
             except Exception:
                 self.proc.kill()
+                self.proc.wait(10)
+        if self._final_output is None:
+            self._final_output = self.output()
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 def service_env(internet: Internet, tmp: Path, **extra: str) -> dict[str, str]:

@@ -409,9 +409,14 @@
             idle = 0;
             continue;
           }
-          // Nudge: some lists only load more after a small scroll at the bottom.
+          // Nudge: some lists only load more after a small scroll at the bottom. The page must
+          // draw the step back first; a background tab never does (no animation frame comes),
+          // so then wait for it like any scroll that finds the page not drawing.
           window.scrollBy(0, -Math.min(200, window.innerHeight / 4));
-          await new Promise((r) => requestAnimationFrame(() => r()));
+          if (!(await drawing())) {
+            this.notDrawing = true;
+            continue;
+          }
           window.scrollTo(0, (document.scrollingElement || document.documentElement).scrollHeight);
           await changeOrTimeout(root, WAIT_MS);
           continue;

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import storage
+from tests.e2e.helpers import storage, wait_until
 from tests.standins.xcom import XCom, XList
 
 # Fills the extension's storage with a scanned list of n accounts and their answers.
@@ -87,21 +87,26 @@ def test_switching_tabs_mid_scan_loses_no_row(
     hook: str,
 ) -> None:
     """A tab in the background draws nothing: the scan must wait (or, reading rows only, step
-    back over rows it scrolled past undrawn), never skip them."""
+    back over rows it scrolled past undrawn), never skip them.
+
+    X's third page is held until the other tab is in front, so the tab is switched mid-list
+    however fast or slow the machine is; the rest of the list then loads in the background."""
     recorder.clear()
     part = accounts[:400]
     op_name = None if hook == "read ahead" else "FollowingRenamed"  # the hook then sees nothing
+    xlist = XList(LIST, part, latency_ms=100, op_name=op_name, hold_from_page=2)
     with extension_context(playwright, extension_dir) as (ctx, ext_id):
-        XCom([XList(LIST, part, latency_ms=100, op_name=op_name)]).install(ctx)
+        XCom([xlist]).install(ctx)
         page = ctx.new_page()
         page.goto(f"https://x.com{LIST}")
         page.get_by_test_id("passerelle-scan").click()
+        wait_until(page, lambda: bool(xlist.held), "the scan to ask for the third page")
         other = ctx.new_page()
         other.goto(f"chrome-extension://{ext_id}/pages/popup.html")
         other.bring_to_front()
-        # The page draws (almost) nothing now: the scan says so and waits for frames.
+        xlist.release()
+        # The page draws nothing now: the scan says so and waits for frames.
         expect(page.get_by_test_id("passerelle-overlay-text")).to_contain_text("Paused")
-        other.wait_for_timeout(2000)  # the user reads another tab for a while
         assert len(storage(other, f"scan:{KEY}")["order"]) < len(part)
         with ctx.expect_page(timeout=120_000) as opened:
             page.bring_to_front()

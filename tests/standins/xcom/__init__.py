@@ -198,6 +198,22 @@ class XList:
     op_name: str | None = None  # another operation name, as when X renames its queries
     cell_testid: str = "UserCell"  # another test id, as when X changes its markup
     renamed_pages: set[int] = field(default_factory=set)  # pages in a shape the hook cannot read
+    # Pages from this one on are held (not answered) until `release()`: a test can then act
+    # while the scan is surely mid-list, whatever the machine's speed.
+    hold_from_page: int | None = None
+    held: list[tuple[Any, int]] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Answers the held pages and holds no more. Call it from the test's own thread (the
+        one driving Playwright)."""
+        self.hold_from_page = None
+        held, self.held = self.held, []
+        for route, start in held:
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body=json.dumps(timeline_page(self.accounts, start, self.op), ensure_ascii=False),
+            )
 
     @property
     def op(self) -> str:
@@ -289,6 +305,9 @@ class XCom:
             fail = page in x.fail_pages and page not in x.failed
             if fail:
                 x.failed.add(page)
+        if x.hold_from_page is not None and page >= x.hold_from_page:
+            x.held.append((route, start))  # answered by x.release()
+            return
         if fail:
             route.fulfill(
                 status=503,
