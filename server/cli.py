@@ -17,6 +17,9 @@ from .models import NETWORKS
 from .validate import InputError, parse_request
 
 CHUNK = 100  # accounts resolved together; progress moves a chunk at a time
+# The largest input file read: 10,000 accounts with long bios take about 25 MB as the
+# extension exports them; beyond this something is wrong with the file (or it is not a list).
+MAX_INPUT_BYTES = 32 * 2**20
 
 
 class UsageError(Exception):
@@ -46,15 +49,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"passerelle {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    s = sub.add_parser("serve", help="run the companion service")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
+    s = sub.add_parser(
+        "serve",
+        help="run the companion service",
+        description="Run the companion service on gunicorn (a production WSGI server).",
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    s.add_argument("--threads", type=int, default=8, help="request threads per worker")
-    r = sub.add_parser("resolve", help="resolve a JSON file of X accounts without a browser")
+    s.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="requests each worker serves at once (default 8); the look-ups each worker "
+        "makes upstream at once are PASSERELLE_LOOKUPS",
+    )
+    r = sub.add_parser(
+        "resolve",
+        help="resolve a JSON file of X accounts without a browser",
+        description="Resolve a JSON file of X accounts (the extension's 'scanned list' export, "
+        f"or the body of POST /api/resolve); at most {MAX_INPUT_BYTES // 2**20} MB. "
+        "Progress on stderr, results on stdout. Exit 0 when done, 1 when no account could "
+        "be checked, 2 on bad usage or input.",
+    )
     r.add_argument("file", help='JSON: a list of accounts, or {"accounts": [...]}; - for stdin')
-    r.add_argument("--format", choices=("json", "csv", "mastodon-csv"), default="json")
-    r.add_argument("--networks", type=_networks, default=NETWORKS)
+    r.add_argument(
+        "--format",
+        choices=("json", "csv", "mastodon-csv"),
+        default="json",
+        help="json: the API's answer (what `passerelle follow` reads); csv: everything, one "
+        "row per account; mastodon-csv: Mastodon's import file of the confirmed and likely "
+        "matches (default json)",
+    )
+    r.add_argument(
+        "--networks",
+        type=_networks,
+        default=NETWORKS,
+        metavar="bluesky,mastodon",
+        help="where to look, comma-separated (default both)",
+    )
     f = sub.add_parser("follow", help="follow the matches of a resolve output")
     fsub = f.add_subparsers(dest="network", required=True, parser_class=_Parser)
     fb = fsub.add_parser("bluesky", help="follow on Bluesky (BLUESKY_HANDLE, BLUESKY_APP_PASSWORD)")
@@ -68,11 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="match levels to act on (default confirmed,likely)",
         )
         q.add_argument("--state", help="progress file (default: beside FILE); a rerun resumes")
-        q.add_argument(
-            "--no-wait",
-            action="store_true",
-            help="stop when the write budget is spent instead of waiting",
-        )
+    fb.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop when Bluesky's hourly write budget is spent instead of waiting for it",
+    )
     fb.add_argument("--list", help="also add them to this Bluesky list (created if missing)")
     fb.add_argument("--starter-pack", help="also make starter packs of them (150 people each)")
     return p
@@ -80,9 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _read_input(name: str) -> Any:
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(name).open("rb") as f:
+                data = f.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise UsageError(
+                f"{name}: larger than {MAX_INPUT_BYTES // 2**20} MB; split the list "
+                "(a JSON list of accounts per file) and resolve each part"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{name}: is a folder, not a file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"{name}: cannot read: {e}") from None
     try:
@@ -148,9 +193,16 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output.to_mastodon_csv(results))
     failed = sum(1 for r in results if r["error"])
+    if failed and failed == len(results):
+        sys.stderr.write(
+            f"passerelle: failed: none of the {failed:,} account(s) could be checked "
+            "(the networks could not be reached); run again later\n"
+        )
+        return 1
     if failed:
         sys.stderr.write(
-            f"{failed} account(s) could not be checked (error set); run again later to retry them\n"
+            f"{failed:,} account(s) could not be checked (error set); run again later to retry "
+            "them\n"
         )
     return 0
 

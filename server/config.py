@@ -17,6 +17,9 @@ class ConfigError(ValueError):
     """A setting has a value we cannot use; the message names it."""
 
 
+# Settings renamed: the old name is refused with the new one, never silently ignored.
+RENAMED = {"PASSERELLE_THREADS": "PASSERELLE_LOOKUPS"}
+
 # name: (default, meaning)
 SETTINGS: dict[str, tuple[str, str]] = {
     "PASSERELLE_BSKY_APPVIEW": (
@@ -55,7 +58,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "30",
         "longest 429 pause (seconds) honoured before marking accounts `upstream-unavailable`",
     ),
-    "PASSERELLE_THREADS": ("32", "look-ups running at once across all hosts"),
+    "PASSERELLE_LOOKUPS": (
+        "32",
+        "upstream look-ups in flight at once in one worker, across all hosts "
+        "(not `serve --threads`, which counts requests served)",
+    ),
     "PASSERELLE_NAME_SEARCH": (
         "on",
         "search Bluesky by display name for accounts nothing else found (`on`/`off`)",
@@ -102,7 +109,7 @@ class Settings:
     timeout: float
     retries: int
     max_wait: float
-    threads: int
+    lookups: int
     name_search: bool
     bridges: bool
     max_accounts: int
@@ -144,6 +151,8 @@ def _read_file(path: Path) -> dict[str, str]:
         raise ConfigError(f"{path}: {e}") from e
     out = {}
     for key, value in data.items():
+        if key in RENAMED:
+            raise ConfigError(f"{path}: {key} is now called {RENAMED[key]}")
         if key not in SETTINGS:
             raise ConfigError(f"{path}: unknown setting {key!r}")
         out[key] = str(value).lower() if isinstance(value, bool) else str(value)
@@ -195,6 +204,9 @@ def _token(text: str) -> str:
 def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults < instance file < environment < `overrides` (a test config)."""
     env = dict(os.environ if env is None else env)
+    for old, new in RENAMED.items():
+        if old in env:
+            raise ConfigError(f"{old} is now called {new}")
     raw = {k: v[0] for k, v in SETTINGS.items()}
     path = _instance_file(env)
     if path is not None:
@@ -216,7 +228,7 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         timeout=_number(raw, "PASSERELLE_TIMEOUT", float, 0.1, 300),
         retries=_number(raw, "PASSERELLE_RETRIES", int, 0, 10),
         max_wait=_number(raw, "PASSERELLE_MAX_WAIT", float, 0, 3600),
-        threads=_number(raw, "PASSERELLE_THREADS", int, 1, 512),
+        lookups=_number(raw, "PASSERELLE_LOOKUPS", int, 1, 512),
         name_search=_flag(raw, "PASSERELLE_NAME_SEARCH"),
         bridges=_flag(raw, "PASSERELLE_BRIDGES"),
         max_accounts=_number(raw, "PASSERELLE_MAX_ACCOUNTS", int, 1, 100_000),

@@ -72,7 +72,7 @@ class Resolver:
         self.fediverse = Fediverse(self.session, cache, settings.timeout)
         self.bridges = Bridges(self.fediverse, self.bluesky, cache)
         self.pool = ThreadPoolExecutor(
-            max_workers=settings.threads, thread_name_prefix="passerelle-lookup"
+            max_workers=settings.lookups, thread_name_prefix="passerelle-lookup"
         )
 
     def close(self) -> None:

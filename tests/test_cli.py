@@ -124,3 +124,81 @@ def test_serve_prints_url_and_extension(served: Served) -> None:
     out = served.output()
     assert f"serving on {served.url}" in out
     assert "xtension" in out
+
+
+def test_resolve_exits_1_when_no_account_could_be_checked(
+    env: dict[str, str], accounts_file: Path, tmp_path: Path
+) -> None:
+    """The networks unreachable (a proxy that refuses every connection): the answers still go
+    to stdout, marked, so nothing is lost, but the exit status and one line say it failed."""
+    from tests.conftest import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    p = run(
+        ["resolve", str(accounts_file), "--networks", "bluesky"],
+        {
+            **env,
+            "HTTPS_PROXY": dead,
+            "https_proxy": dead,
+            "PASSERELLE_CACHE_URL": "none",
+            "PASSERELLE_RETRIES": "0",
+            "PASSERELLE_DNS_SERVERS": f"127.0.0.1:{free_port()}",
+        },
+    )
+    assert p.returncode == 1, p.stderr
+    body = json.loads(p.stdout)
+    assert len(body["results"]) == 150
+    assert all(r["error"]["code"] == "upstream-unavailable" for r in body["results"])
+    last = p.stderr.strip().splitlines()[-1]
+    assert last == (
+        "passerelle: failed: none of the 150 account(s) could be checked "
+        "(the networks could not be reached); run again later"
+    )
+    assert "Traceback" not in p.stderr
+
+
+def test_resolve_refuses_an_input_over_the_stated_limit(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from server.cli import MAX_INPUT_BYTES
+
+    big = tmp_path / "big.json"
+    with big.open("w") as f:
+        f.write('[{"handle": "a", "bio": "')
+        f.write("x" * (MAX_INPUT_BYTES + 10))
+        f.write('"}]')
+    p = run(["resolve", str(big)], env)
+    assert p.returncode == 2
+    assert f"larger than {MAX_INPUT_BYTES // 2**20} MB" in p.stderr
+    assert p.stdout == "" and "Traceback" not in p.stderr
+    # The limit is stated where a user looks first.
+    assert f"at most {MAX_INPUT_BYTES // 2**20} MB" in run(["resolve", "--help"], env).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (
+            ["serve", "--help"],
+            ["default 127.0.0.1", "default 8765", "default 1", "default 8", "PASSERELLE_LOOKUPS"],
+        ),
+        (
+            ["resolve", "--help"],
+            ["json: the API's answer", "mastodon-csv: Mastodon's import", "default both", "Exit 0"],
+        ),
+        (["follow", "bluesky", "--help"], ["write budget", "default confirmed,likely"]),
+    ],
+)
+def test_help_says_what_each_option_does_and_its_default(
+    env: dict[str, str], args: list[str], needles: list[str]
+) -> None:
+    p = run(args, env)
+    assert p.returncode == 0
+    text = " ".join(p.stdout.split())
+    for needle in needles:
+        assert needle in text, needle
+
+
+def test_follow_mastodon_offers_no_option_it_does_not_honour(env: dict[str, str]) -> None:
+    p = run(["follow", "mastodon", "--help"], env)
+    assert "budget" not in p.stdout and "--no-wait" not in p.stdout

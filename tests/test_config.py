@@ -47,6 +47,8 @@ def test_xdg_config_file_is_read(tmp_path: Path) -> None:
         ({"PASSERELLE_NAME_SEARCH": "maybe"}, "PASSERELLE_NAME_SEARCH"),
         ({"PASSERELLE_BSKY_APPVIEW": "ftp://x"}, "PASSERELLE_BSKY_APPVIEW"),
         ({"PASSERELLE_CONFIG": "/nonexistent.toml"}, "PASSERELLE_CONFIG"),
+        # Renamed (it was confused with `serve --threads`): said, never silently ignored.
+        ({"PASSERELLE_THREADS": "8"}, "PASSERELLE_THREADS is now called PASSERELLE_LOOKUPS"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], needle: str) -> None:
@@ -89,4 +91,4 @@ def test_workers_share_the_politeness() -> None:
     assert settings.shared_by(1) == settings
     share = settings.shared_by(4)
     assert share.host_rate == 10 and share.host_concurrency == 2
-    assert share.threads == settings.threads
+    assert share.lookups == settings.lookups
