@@ -48,7 +48,7 @@ function matchCell(net, handle, match, candidates) {
     const info = h('div', {}, avatarImage(match.avatar),
       h('div', { class: 'name', text: match.display_name || '' }),
       h('div', { class: 'handle' }, label, match.bridged ? ' ' : null,
-        match.bridged ? h('span', { class: 'bridged', text: t('bridged') }) : null),
+        match.bridged ? h('span', { class: 'bridged', 'data-testid': `${net}-bridged`, text: t('bridged') }) : null),
       badge, reasons);
     td.append(h('div', { class: 'match' }, box, info));
   }
@@ -303,6 +303,115 @@ function exportCsv() {
   download(`${fileStem()}.csv`, 'text/csv', lines.join('\n') + '\n');
 }
 
+// -- the list for the command line, and results back from it -------------------------------
+// The scanned list in exactly the shape `passerelle resolve` (and POST /api/resolve) reads, so
+// a list scanned here can be resolved, followed or re-run from the command line.
+function scannedAccounts() {
+  return state.scan.order.map((lower) => {
+    const a = state.scan.accounts[lower];
+    const out = { handle: a.handle, name: a.name || '', bio: a.bio || '' };
+    if (a.url) out.url = a.url;
+    out.links = Array.isArray(a.links) ? a.links : [];
+    if (a.id) out.id = String(a.id);
+    out.follows_you = a.follows_you === true;
+    return out;
+  });
+}
+
+function exportAccounts() {
+  download(`${fileStem()}-accounts.json`, 'application/json',
+    JSON.stringify({ accounts: scannedAccounts() }, null, 2) + '\n');
+}
+
+const LEVELS = new Set(['confirmed', 'likely', 'possible']);
+const X_HANDLE = /^[A-Za-z0-9_]{1,15}$/;
+
+function isMatch(m) {
+  return m === null || m === undefined || (typeof m === 'object' && LEVELS.has(m.level));
+}
+
+// What an imported file holds, as [{ account, result, selected? }]: the output of `passerelle
+// resolve --format json` (the whole answer or its "results" list), or this page's own JSON
+// export. Anything else: null, and nothing is changed.
+function importedEntries(body) {
+  const list = Array.isArray(body) ? body : body && Array.isArray(body.results) ? body.results : null;
+  if (!list) return null;
+  const out = [];
+  for (const item of list) {
+    const own = item && typeof item === 'object' && item.x && typeof item.x === 'object';
+    const result = own ? item.result : item;
+    const account = own ? item.x : { handle: item && item.handle, name: '', bio: '', links: [] };
+    if (!account || typeof account.handle !== 'string' || !X_HANDLE.test(account.handle)) return null;
+    if (result !== null && (typeof result !== 'object' || !isMatch(result.bluesky) || !isMatch(result.mastodon))) return null;
+    out.push({ account, result: result ? { ...result, handle: account.handle } : null,
+      selected: own && item.selected ? item.selected : null });
+  }
+  return out;
+}
+
+async function importResults(file) {
+  const status = document.getElementById('import-status');
+  let body;
+  try {
+    body = JSON.parse(await file.text());
+  } catch (_) {
+    status.textContent = t('importNotJson', [file.name]);
+    return;
+  }
+  const entries = importedEntries(body);
+  if (!entries || !entries.length) {
+    status.textContent = t('importNotResults', [file.name]);
+    return;
+  }
+  let key = state.key;
+  let scan = state.scan;
+  if (!scan) {
+    // No list on this page: the file becomes one.
+    key = `imported/${file.name.replace(/\.json$/i, '').replace(/[^A-Za-z0-9_-]+/g, '-') || 'results'}`;
+    scan = { key, kind: 'imported', owner: null, url: null, startedAt: Date.now(), updatedAt: Date.now(),
+      state: 'done', order: [], accounts: {} };
+    for (const e of entries) {
+      const lower = e.account.handle.toLowerCase();
+      if (scan.accounts[lower]) continue;
+      scan.order.push(lower);
+      scan.accounts[lower] = e.account;
+    }
+  }
+  const resultsKey = `results:${key}`;
+  const results = (await api.storage.local.get(resultsKey))[resultsKey] || {};
+  let taken = 0;
+  let outside = 0;
+  for (const e of entries) {
+    const lower = e.account.handle.toLowerCase();
+    if (!scan.accounts[lower]) {
+      outside++;
+      continue;
+    }
+    if (!e.result) continue;
+    results[lower] = e.result;
+    taken++;
+    // The imported answer decides the pre-selection again, or the file's own selection.
+    state.initialized.delete(lower);
+    state.selected.bluesky.delete(lower);
+    state.selected.mastodon.delete(lower);
+    if (e.selected) {
+      state.initialized.add(lower);
+      if (e.selected.bluesky && e.result.bluesky) state.selected.bluesky.add(lower);
+      if (e.selected.mastodon && e.result.mastodon) state.selected.mastodon.add(lower);
+    }
+  }
+  const write = { [resultsKey]: results };
+  if (!state.scan) write[`scan:${key}`] = scan;
+  await api.storage.local.set(write);
+  if (!state.scan) {
+    location.href = `results.html?list=${encodeURIComponent(key)}`;
+    return;
+  }
+  state.results = results;
+  render();
+  status.textContent = t('importDone', [fmt(taken), fmt(outside)]);
+}
+
 // -- loading ---------------------------------------------------------------------------------
 async function load() {
   translatePage();
@@ -366,6 +475,11 @@ for (const id of ['search', 'level', 'network', 'notfound', 'followsyou']) {
 document.getElementById('export-mastodon').addEventListener('click', exportMastodon);
 document.getElementById('export-json').addEventListener('click', exportJson);
 document.getElementById('export-csv').addEventListener('click', exportCsv);
+document.getElementById('export-accounts').addEventListener('click', () => state.scan && exportAccounts());
+document.getElementById('import-results').addEventListener('change', (e) => {
+  const file = e.target.files && e.target.files[0];
+  if (file) importResults(file).finally(() => { e.target.value = ''; });
+});
 document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
 document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
 document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';

@@ -27,6 +27,19 @@ def wait_for(fn: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.2)
 
 
+def wait_until(page: Any, fn: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """Like `wait_for`, for a condition that Playwright's own events make true (a route
+    handler runs only while Playwright is called): polls through the page's event loop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(50)
+
+
 def shown_bio(account: dict[str, Any], index: int) -> str:
     """The bio as X shows it: the raw description with each t.co link in its display form."""
     xs = x_side(account, index)
@@ -55,7 +68,8 @@ ROWS_JS = """() => [...document.querySelectorAll('[data-testid=row]')].map(r => 
     const level = r.querySelector(`[data-testid=${net}-level]`);
     const box = r.querySelector(`[data-testid=select-${net}]`);
     return link ? { id: link.textContent.replace(/^@/, ''), level: level.dataset.level,
-                    selected: box.checked } : null;
+                    selected: box.checked,
+                    bridged: !!r.querySelector(`[data-testid=${net}-bridged]`) } : null;
   };
   return { handle: r.dataset.handle, hidden: r.hidden,
            name: r.querySelector('[data-testid=x-name]').textContent,

@@ -78,6 +78,8 @@ def test_full_list_scanned_resolved_and_shown(
         acc = truth[row["handle"]]
         for net in ("bluesky", "mastodon"):
             cell = row[net]
+            if cell:  # a Bridgy Fed address says so (API.md §3: NET-bridged)
+                assert cell["bridged"] == cell["id"].endswith("brid.gy"), cell
             if cell and cell["selected"]:
                 assert cell["level"] in PRESELECTED
                 if cell["id"] != acc["expect"][net]:
