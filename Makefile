@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-deps lint bench setup clean
+.PHONY: run test test-busy test-deps lint bench screenshots setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,22 @@ lint: setup
 test-deps:
 	bash scripts/test-deps.sh
 
+# Tests run in random order (pytest-randomly; the seed is printed, and
+# PYTEST_ARGS=--randomly-seed=N replays one order).
 test: setup test-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite twice with every core busy (stress-ng) and in two random orders.
+test-busy:
+	bash scripts/test-busy.sh 2
 
 bench: setup
 	$(PY) -m benchmarks
+
+# The README's pictures, taken by the test suite's browser (tests/e2e/test_screenshots.py).
+screenshots: setup test-deps
+	PASSERELLE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:randomly tests/e2e/test_screenshots.py -k "not readme"
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .ruff_cache

@@ -13,6 +13,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ -z "${PASSERELLE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
 # Its translations: the extension follows the browser's language (tested in French).
 if [ -z "${PASSERELLE_CHROMIUM:-}" ] && [ ! -f /usr/lib/chromium/locales/fr.pak ]; then need+=(chromium-l10n); fi
+# Emoji drawn in the screenshots the suite takes for the README (tests/e2e/test_screenshots.py).
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 # Firefox ESR, to install the Firefox build of the extension (web-ext, from npm, drives it).
 command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 if ((${#need[@]})); then

@@ -58,3 +58,18 @@ def test_small_load_run(tmp_path: Path) -> None:
         assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert warm["upstream_requests"] == 0  # everything was in the shared cache
     assert "| cold |" in stdout and "| warm |" in stdout
+
+
+def test_published_figures_are_the_recorded_ones() -> None:
+    """docs/benchmarks.md shows the tables of the last full runs, as the commands printed them
+    (their JSON reports are kept beside the code): a new run means new pages."""
+    from benchmarks import load
+    from benchmarks.__main__ import table
+
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    for render, report in (
+        (table, "benchmarks/results.json"),
+        (load.table, "benchmarks/load_results.json"),
+    ):
+        recorded = render(json.loads((ROOT / report).read_text(encoding="utf-8")))
+        assert recorded in page, f"docs/benchmarks.md does not show {report}:\n{recorded}"

@@ -40,6 +40,43 @@ def wait_until(page: Any, fn: Callable[[], Any], what: str, timeout: float = 60)
         page.wait_for_timeout(50)
 
 
+class ContentWorld:
+    """The extension's content-script world in one page, reached through CDP (Playwright
+    evaluates in the page's own world only). Create it before the page loads."""
+
+    def __init__(self, ctx: Any, page: Any) -> None:
+        self.cdp = ctx.new_cdp_session(page)
+        self.contexts: list[dict[str, Any]] = []
+        self.cdp.on("Runtime.executionContextCreated", lambda e: self.contexts.append(e["context"]))
+        self.cdp.send("Runtime.enable")
+
+    def evaluate(self, expression: str) -> Any:
+        ours = [
+            c
+            for c in self.contexts
+            if c.get("origin", "").startswith("chrome-extension://")
+            and (c.get("auxData") or {}).get("type") == "isolated"
+        ]
+        assert ours, "the content scripts are not running in this page"
+        answer = self.cdp.send(
+            "Runtime.evaluate",
+            {"expression": expression, "contextId": ours[-1]["id"], "returnByValue": True},
+        )
+        return answer["result"].get("value")
+
+    def stop_frames(self) -> None:
+        """What a hidden tab does to the scan: no animation frame comes any more. (Headless
+        Chromium keeps drawing a background tab now and then, so switching tabs alone does
+        not show it.)"""
+        self.evaluate(
+            "globalThis.__raf = globalThis.__raf || window.requestAnimationFrame;"
+            "window.requestAnimationFrame = () => 0; true"
+        )
+
+    def restart_frames(self) -> None:
+        self.evaluate("window.requestAnimationFrame = globalThis.__raf; true")
+
+
 def shown_bio(account: dict[str, Any], index: int) -> str:
     """The bio as X shows it: the raw description with each t.co link in its display form."""
     xs = x_side(account, index)
