@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         "matches (default json)",
     )
     r.add_argument(
+        "--include-bridged",
+        action="store_true",
+        help="mastodon-csv: also list Bluesky accounts bridged to the fediverse (Bridgy Fed), "
+        "for someone who will not follow those people on Bluesky",
+    )
+    r.add_argument(
         "--networks",
         type=_networks,
         default=NETWORKS,
@@ -101,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="match levels to act on (default confirmed,likely)",
         )
         q.add_argument("--state", help="progress file (default: beside FILE); a rerun resumes")
+        q.add_argument(
+            "--include-bridged",
+            action="store_true",
+            help="follow Bridgy Fed mirrors of accounts on the other network too: only if you "
+            "do not follow those people there (else every post comes twice)",
+        )
     fb.add_argument(
         "--no-wait",
         action="store_true",
@@ -159,7 +171,7 @@ class _Bar:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from . import output
+    from . import output, owners
     from .cache import open_cache
     from .resolver import Resolver
 
@@ -185,13 +197,14 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     finally:
         resolver.close()
     stats["seconds"] = round(stats["seconds"], 3)
+    results = owners.settle(results)  # over the whole list, not one chunk at a time
     response = {"results": results, "stats": stats}
     if args.format == "json":
         sys.stdout.write(output.to_json(response))
     elif args.format == "csv":
         sys.stdout.write(output.to_csv(results))
     else:
-        sys.stdout.write(output.to_mastodon_csv(results))
+        sys.stdout.write(output.to_mastodon_csv(results, include_bridged=args.include_bridged))
     failed = sum(1 for r in results if r["error"])
     if failed and failed == len(results):
         sys.stderr.write(

@@ -6,7 +6,9 @@ The rules, in order of strength (MATCHING.md):
   profile link, after a label such as 🦋 or "Mastodon:", or a mention whose name or handle is the
   person's (so "journalist at @lemonde.fr" does not make Le Monde the journalist's account).
 - `likely`: strong circumstantial evidence: the same handle and the same name.
-- `possible`: anything weaker (a name-search hit, the same handle alone, an unclaimed mention).
+- `possible`: anything weaker (a name-search hit, the same handle alone, an unclaimed mention),
+  and an address the X profile ties to another party ("Bénévole chez @asso…", an organisation's
+  account on a person's profile): `other-party`.
 Two accounts tied at the top of one network are ambiguous: both fall to `possible`.
 """
 
@@ -25,7 +27,7 @@ from .models import (
     Level,
     Network,
 )
-from .similarity import CLOSE, SAME, affinity, name_similarity, same_handle
+from .similarity import CLOSE, SAME, affinity, looks_like_org, name_similarity, same_handle
 
 PROFILE_CLUE_REASONS = frozenset({"name-handle", "bio-handle", "bio-url", "website"})
 MAX_CANDIDATES = 5
@@ -82,6 +84,13 @@ def reverse_link(profile: BskyProfile | FediAccount, x_handle: str) -> bool:
     return any(signals.field_names_x_handle(n, v, x_handle) for n, v in profile.fields)
 
 
+def other_party(x_name: str, dest_name: str, aff: float) -> bool:
+    """One side is an organisation, the other a person, and their names are not alike."""
+    if not x_name or not dest_name or aff >= SAME:
+        return False
+    return looks_like_org(x_name) != looks_like_org(dest_name)
+
+
 def _level(c: Candidate, aff: float, clue_claimed: bool, has_clue: bool) -> Level:
     if "reverse-link" in c.reasons and not (isinstance(c.profile, FediAccount) and c.profile.bot):
         return "confirmed"
@@ -119,11 +128,13 @@ def decide_network(
         c = Candidate(network=network, ident=ident, profile=profile)
         has_clue = False
         claimed = False
+        related_only = True  # every clue to it names it as someone else's
         for f in items:
             if f.via in ("clue", "cross-link") and f.clue is not None:
                 c.reasons.add(f.clue.reason if f.via == "clue" else "cross-link")
                 has_clue = True
                 claimed = claimed or f.clue.claimed
+                related_only = related_only and f.clue.related
             elif f.via == "name-search":
                 c.reasons.add("name-search")
         dest_handle = handle_of(profile)
@@ -140,6 +151,13 @@ def decide_network(
         c.claimed = claimed
         c.level = _level(c, aff, claimed, has_clue)
         c.score = aff
+        if has_clue and "reverse-link" not in c.reasons and (
+            related_only or other_party(account.name, profile.display_name, aff)
+        ):
+            # "Bénévole chez @asso…", or a person's profile naming an organisation's account:
+            # someone else's account, shown for review only.
+            c.level = "possible"
+            c.reasons.add("other-party")
         cands.append(c)
     cands.sort(key=_rank, reverse=True)
     _break_ties(cands)
@@ -177,25 +195,30 @@ def _break_ties(cands: list[Candidate]) -> None:
 
 
 def add_bridges(
-    best: dict[Network, Candidate | None], found: list[Found]
-) -> dict[Network, Candidate | None]:
-    """Offer the Bridgy Fed mirror where someone is on one network only.
+    best: dict[Network, Candidate | None],
+    others: dict[Network, list[Candidate]],
+    found: list[Found],
+) -> tuple[dict[Network, Candidate | None], dict[Network, list[Candidate]]]:
+    """Offer the Bridgy Fed mirror of the person's account on the other network.
 
     The mirror is the same person as the matched account, so it takes that account's level and
-    reasons, plus `bridged`.
+    reasons, plus `bridged`. A native account the person has (pre-selectable) stays their match
+    on that network and the mirror is listed among the candidates: following both would bring
+    every post twice. A native account that is only `possible` (maybe a stranger) gives way to
+    the mirror and stays among the candidates. Whether a mirror is *followed* by default is the
+    caller's choice: the extension ticks it only for a user who says they use that network
+    alone.
     """
     out = dict(best)
+    cands = {net: list(others.get(net, [])) for net in best}
     for f in found:
-        current = out.get(f.network)
-        if f.via != "bridge" or not usable(f.profile):
-            continue
-        if current is not None and current.level != "possible":
+        if f.via != "bridge" or not usable(f.profile) or f.network not in out:
             continue
         other: Network = "mastodon" if f.network == "bluesky" else "bluesky"
         source = out.get(other)
-        if source is None or source.ident != f.source_ident:
+        if source is None or source.ident != f.source_ident or source.bridged:
             continue
-        out[f.network] = Candidate(
+        mirror = Candidate(
             network=f.network,
             ident=ident_of(f.profile),
             profile=f.profile,
@@ -205,7 +228,20 @@ def add_bridges(
             level=source.level,
             score=source.score,
         )
-    return out
+        current = out.get(f.network)
+        if current is not None and current.ident == mirror.ident:
+            if current.level == "possible":  # found weakly (a name search): now proven
+                mirror.reasons |= current.reasons
+                out[f.network] = mirror
+            continue
+        if current is not None and current.level != "possible":
+            mirror.level = "possible"  # the native account is their match here
+            cands[f.network] = [mirror, *cands[f.network]][:MAX_CANDIDATES]
+            continue
+        if current is not None:
+            cands[f.network] = [current, *cands[f.network]][:MAX_CANDIDATES]
+        out[f.network] = mirror
+    return out, cands
 
 
 def decide(
@@ -216,5 +252,4 @@ def decide(
     others: dict[Network, list[Candidate]] = {}
     for net in networks:
         best[net], others[net] = decide_network(account, net, found)
-    best = add_bridges(best, found)
-    return best, others
+    return add_bridges(best, others, found)

@@ -43,6 +43,9 @@ class Clue:
     `claimed` is True when the text presents it as the person's own account (a 🦋 or
     "Mastodon:" label, the display name, the website) rather than a mention of someone else.
     `bare` marks a fediverse `user@host` with no leading `@`, which may be an e-mail address.
+    `related` marks an address the text ties to *another* party ("Bénévole chez @asso…",
+    "Co-fondatrice de 🦋 asso.org", "Volunteer at …"): someone else's account, whatever label
+    stands beside it.
     """
 
     network: Network
@@ -50,6 +53,7 @@ class Clue:
     reason: str
     claimed: bool = False
     bare: bool = False
+    related: bool = False
 
 
 @dataclass(frozen=True)

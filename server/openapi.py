@@ -81,6 +81,11 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
         "level": {"enum": ["confirmed", "likely", "possible"]},
         "reasons": {"type": "array", "items": {"type": "string"}},
         "bridged": {"type": "boolean"},
+        "claimed_by": {
+            "type": "string",
+            "description": "with the reason claimed-by-other: the X account (of the same "
+            "list) that keeps this destination",
+        },
     }
     bsky_match = {
         "type": "object",

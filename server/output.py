@@ -54,8 +54,15 @@ def to_csv(results: Iterable[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def to_mastodon_csv(results: Iterable[dict[str, Any]], levels: Iterable[str] = PRESELECTED) -> str:
-    """Mastodon's "Import following list" file, pre-selected matches only, each account once."""
+def to_mastodon_csv(
+    results: Iterable[dict[str, Any]],
+    levels: Iterable[str] = PRESELECTED,
+    include_bridged: bool = False,
+) -> str:
+    """Mastodon's "Import following list" file, pre-selected matches only, each account once.
+
+    Bluesky accounts bridged to the fediverse (Bridgy Fed) only with `include_bridged`: for
+    someone who will not follow those people on Bluesky, or they get every post twice."""
     wanted = set(levels)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -64,6 +71,8 @@ def to_mastodon_csv(results: Iterable[dict[str, Any]], levels: Iterable[str] = P
     for r in results:
         m = r.get("mastodon")
         if not m or m.get("level") not in wanted or m["acct"] in seen:
+            continue
+        if m.get("bridged") and not include_bridged:
             continue
         seen.add(m["acct"])
         w.writerow([m["acct"], "true", "false", ""])

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import decide as decide_mod
-from . import signals
+from . import owners, signals
 from .cache import Cache
 from .config import Settings
 from .decide import Found
@@ -104,7 +104,9 @@ class Resolver:
             self._decide_all(states, nets)
         finally:
             current_stats.reset(token)
-        results = [self._answer(states[acc.key], acc, nets) for acc in accounts]
+        # One destination, one owner within the batch; callers that see a whole list in
+        # several batches settle it again over the whole list (the CLI, the results page).
+        results = owners.settle([self._answer(states[acc.key], acc, nets) for acc in accounts])
         return {
             "results": results,
             "stats": {

@@ -73,6 +73,40 @@ _CLAIM = re.compile(
 _CLAIM_WINDOW = 30
 _ADDRESS_LIKE = re.compile(r"\S{0,300}[.@/]\S{0,300}")
 
+# Words that tie the address after them to *another* party: the person works there, belongs to
+# it, founded it, supports it. Read at the end of the clause before the address, once the
+# labels in between are set aside ("Co-fondatrice de 🦋 asso.org"). Hand-written table of
+# phrasings and expected levels: tests/tables/whose_account.md.
+_AFFILIATION = (
+    r"membre|member|bénévole|benevole|volunteer|présidente?|president|"
+    r"co-?fondat(?:eur|rice)|fondat(?:eur|rice)|co-?founder|founder|"
+    r"administrat(?:eur|rice)|admin"
+)
+_RELATION_END = re.compile(
+    r"(?:^|[^\w'’])(?:de|d['’]|du|des|chez|pour|avec|à|au|aux|at|for|with|of|"
+    r"soutenez|soutenir|rejoignez|rejoins|rejoindre|adhérez|join|support|"
+    rf"{_AFFILIATION})\s*$",
+    re.IGNORECASE,
+)
+# An affiliation anywhere in the clause: "Présidente de l'asso @velo…".
+_AFFILIATION_IN_CLAUSE = re.compile(
+    rf"(?<![\w-])(?:ex-?)?(?:{_AFFILIATION})(?![\w-])", re.IGNORECASE
+)
+# …unless the clause says it is the person themselves: "find me at", "moi aussi sur".
+_SELF_AT_END = re.compile(
+    r"\b(?:me|moi|myself|also|aussi|i'?m|je suis)\s+(?:at|à|on|sur|chez|with|avec)\s*$",
+    re.IGNORECASE,
+)
+# What may stand between such a word and the address without undoing it: labels and signs.
+_LABELS_AT_END = re.compile(
+    r"(?:[\s:\-–—=>→«»\"'“”(]|🦋|🐘|@|\b(?:bluesky|bsky|mastodon|masto|fediverse|fédiverse|"
+    r"sur|on)\b)*$",
+    re.IGNORECASE,
+)
+# Where a clause ends: what comes before belongs to another sentence.
+_CLAUSE_BREAK = re.compile(r"[\n|•·;,.!?]\s|[\n|•·;]")
+_RELATION_WINDOW = 60
+
 # Hosts whose /@user pages are not fediverse accounts.
 NOT_FEDIVERSE = frozenset(
     {
@@ -283,11 +317,40 @@ def same_handle_candidates(x_handle: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Extraction.
-def _claimed_near(text: str, start: int) -> bool:
+def _claimed_near(text: str, start: int, end: int) -> bool:
     window = text[max(0, start - _CLAIM_WINDOW) : start]
     # Other handles and URLs in the window ("@bob.bsky.social, @alice…") are not labels.
     window = _ADDRESS_LIKE.sub(" ", window)
-    return bool(_CLAIM.search(window))
+    return bool(_CLAIM.search(window)) or _alone_on_its_line(text, start, end)
+
+
+def _alone_on_its_line(text: str, start: int, end: int) -> bool:
+    """An address on a line of its own (labels aside) is how people give their own."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if line_start == 0 and line_end == len(text):
+        return False  # a one-line bio is not a line of its own
+    rest = text[line_start:start] + " " + text[end:line_end]
+    return not _LABELS_AT_END.sub("", rest.strip()).strip(" .,;!")
+
+
+def related_before(text: str, start: int) -> bool:
+    """True when the clause before `start` ties what follows to another party ("membre de",
+    "at", "soutenez"…), once labels such as 🦋 or "Mastodon :" are set aside.
+
+    The clause starts after the last break or the last other address: in "Ex-membre de
+    @parti.fr — 🦋 alice.fr" the relation belongs to the party, not to alice.fr."""
+    window = text[max(0, start - _RELATION_WINDOW) : start]
+    cut = 0
+    for m in _CLAUSE_BREAK.finditer(window):
+        cut = m.end()
+    for m in _ADDRESS_LIKE.finditer(window):
+        cut = max(cut, m.end())
+    clause = _LABELS_AT_END.sub("", window[cut:])
+    if _SELF_AT_END.search(clause):
+        return False
+    return bool(_RELATION_END.search(clause) or _AFFILIATION_IN_CLAUSE.search(clause))
 
 
 def _bsky_actor(raw: str) -> str | None:
@@ -315,7 +378,10 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
         return all(e <= a or s >= b for a, b in taken)
 
     def claim(m: re.Match[str]) -> bool:
-        return where == "name" or _claimed_near(text, m.start())
+        return where == "name" or _claimed_near(text, m.start(), m.end())
+
+    def related(m: re.Match[str]) -> bool:
+        return where != "name" and related_before(text, m.start())
 
     for m in _BSKY_URL.finditer(text):
         taken.append(m.span())
@@ -323,7 +389,7 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
             continue
         actor = _bsky_actor(m["actor"])
         if actor:
-            clues.append(Clue("bluesky", actor, url_reason, claimed=True))
+            clues += _tied([Clue("bluesky", actor, url_reason, claimed=True)], related(m))
     for m in _FEDI_URL.finditer(text):
         if not free(m):
             continue
@@ -336,7 +402,7 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
             continue
         acct = valid_acct(user, host)
         if acct:
-            clues.extend(_fedi_clues(acct, url_reason, claimed=True))
+            clues += _tied(_fedi_clues(acct, url_reason, claimed=True), related(m))
     for m in _FEDI_HANDLE.finditer(text):
         if not free(m):
             continue
@@ -349,7 +415,8 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
         bare = not m["at"]
         if bare and acct.partition("@")[2] in MAIL_HOSTS:
             continue
-        clues.extend(_fedi_clues(acct, handle_reason, claimed=claim(m), bare=bare))
+        found = _fedi_clues(acct, handle_reason, claimed=claim(m), bare=bare)
+        clues += _tied(found, related(m))
     for pattern in (_BSKY_MENTION, _BSKY_SOCIAL, _BSKY_LABELLED):
         for m in pattern.finditer(text):
             if not free(m):
@@ -360,14 +427,24 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
             handle = valid_bsky_handle(m["handle"])
             if handle:
                 claimed = claim(m) or pattern is _BSKY_LABELLED
-                clues.extend(_bsky_clues(handle, handle_reason, claimed=claimed))
+                clues += _tied(_bsky_clues(handle, handle_reason, claimed=claimed), related(m))
     for m in _DID_ANYWHERE.finditer(text):
         if not free(m):
             continue
         did = valid_did(m["did"])
         if did:
-            clues.append(Clue("bluesky", did, handle_reason, claimed=claim(m)))
+            clues += _tied([Clue("bluesky", did, handle_reason, claimed=claim(m))], related(m))
     return clues
+
+
+def _tied(clues: list[Clue], related: bool) -> list[Clue]:
+    """Clues of an address the text ties to another party: not claimed, whatever the label."""
+    if not related:
+        return clues
+    return [
+        Clue(c.network, c.value, c.reason, claimed=False, bare=c.bare, related=True)
+        for c in clues
+    ]
 
 
 def _bsky_clues(handle: str, reason: str, claimed: bool) -> list[Clue]:
@@ -472,6 +549,7 @@ def _dedupe(clues: Iterable[Clue]) -> list[Clue]:
                 c.reason,
                 claimed=old.claimed or c.claimed,
                 bare=old.bare and c.bare,
+                related=old.related and c.related,
             )
     return list(seen.values())
 

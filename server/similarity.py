@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from .text import fold
+from .text import fold, normalize
 
 SAME = 0.8  # at or above: the same name ("same-name"), or enough affinity to trust a mention
 CLOSE = 0.5
@@ -117,3 +117,83 @@ def affinity(x_handle: str, x_name: str, dest_handle: str, dest_name: str) -> fl
     if len(cd_name) >= 4 and cd_name == _NON_ALNUM.sub("", x_handle.lower()):
         scores.append(0.9)
     return max(scores)
+
+
+# Words by which an organisation names itself. An account named so, against a person's name on
+# the other side, is another party ("Alice Martin" giving "🦋 asso-velo.org", which calls itself
+# "Association Vélo Poitiers"), unless the two names are alike anyway.
+_ORG_WORDS = frozenset(
+    {
+        "association",
+        "asso",
+        "collectif",
+        "collective",
+        "syndicat",
+        "union",
+        "federation",
+        "confederation",
+        "universite",
+        "university",
+        "ecole",
+        "school",
+        "college",
+        "institut",
+        "institute",
+        "laboratoire",
+        "lab",
+        "fondation",
+        "foundation",
+        "journal",
+        "magazine",
+        "radio",
+        "tv",
+        "media",
+        "medias",
+        "news",
+        "editions",
+        "club",
+        "festival",
+        "parti",
+        "party",
+        "mairie",
+        "ville",
+        "musee",
+        "museum",
+        "theatre",
+        "bibliotheque",
+        "library",
+        "cooperative",
+        "scop",
+        "ong",
+        "ngo",
+        "inc",
+        "ltd",
+        "sarl",
+        "sas",
+        "gmbh",
+        "team",
+        "equipe",
+        "reseau",
+        "network",
+        "conseil",
+        "council",
+        "ministere",
+        "ministry",
+        "agence",
+        "agency",
+        "observatoire",
+        "comite",
+        "committee",
+    }
+)
+# A person's name may carry their organisation aside: "Alice (asso Vélo)", "Alice | CGT".
+_ASIDE = re.compile(r"\(.*?\)|\[.*?\]|\s[|·•—–-]\s.*$|,.*$")
+
+
+def looks_like_org(name: str | None) -> bool:
+    """True when a display name reads as an organisation's ("Association Vélo Poitiers",
+    "Collectif Nous Toutes"), not a person's, once asides are set apart."""
+    if not name:
+        return False
+    main = fold(_ASIDE.sub(" ", normalize(name).casefold()))
+    return bool(set(main.split()) & _ORG_WORDS)

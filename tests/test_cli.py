@@ -77,9 +77,14 @@ def test_resolve_mastodon_csv(
     expected = {
         a["expect"]["mastodon"] for a in eval_world["accounts"][:150] if a["findable"]["mastodon"]
     }
+    bridged = {acct for acct in expected if acct.endswith("@bsky.brid.gy")}
+    assert bridged  # the set has Bluesky accounts bridged to the fediverse
     got = {line.split(",")[0] for line in lines[1:]}
-    assert got == expected
+    # Bridgy Fed mirrors of Bluesky accounts only for someone who will not follow them there.
+    assert got == expected - bridged
     assert all(line.endswith(",true,false,") for line in lines[1:])
+    p = run(["resolve", str(accounts_file), "--format", "mastodon-csv", "--include-bridged"], env)
+    assert {line.split(",")[0] for line in p.stdout.splitlines()[1:]} == expected
 
 
 @pytest.mark.parametrize(

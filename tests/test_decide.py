@@ -500,6 +500,53 @@ def test_bridge_does_not_override_a_real_match() -> None:
     assert best[M] is not None and best[M].ident == "am@piaille.fr"
 
 
+def test_bridged_twin_of_a_native_account_is_a_candidate_not_a_second_match() -> None:
+    """Following the native account and the Bluesky account's mirror brings every post twice:
+    the native account is the match, the mirror is listed for review, never pre-selected."""
+    real_b = bp("am.bsky.social", "Alice Martin")
+    real_m = fa("am@piaille.fr", "Alice Martin")
+    mirror = fa("am.bsky.social@bsky.brid.gy", "Alice Martin")
+    found = [
+        via_clue(real_b, claimed=True),
+        via_clue(real_m, claimed=True),
+        Found(M, mirror, "bridge", source_ident=real_b.did),
+    ]
+    best, others = decide(X, found, (B, M))
+    assert best[M] is not None and best[M].ident == "am@piaille.fr" and not best[M].bridged
+    [twin] = [c for c in others[M] if c.bridged]
+    assert twin.ident == "am.bsky.social@bsky.brid.gy" and twin.level == "possible"
+
+
+def test_a_possible_native_account_gives_way_to_the_mirror_and_stays_listed() -> None:
+    real_b = bp("am.bsky.social", "Alice Martin")
+    maybe = fa("amartin@mastodon.social", "A. Martin")  # a name-search hit: maybe a stranger
+    mirror = fa("am.bsky.social@bsky.brid.gy", "Alice Martin")
+    found = [
+        via_clue(real_b, claimed=True),
+        Found(M, maybe, "name-search"),
+        Found(M, mirror, "bridge", source_ident=real_b.did),
+    ]
+    best, others = decide(X, found, (B, M))
+    assert best[M] is not None and best[M].bridged and best[M].level == "confirmed"
+    assert [c.ident for c in others[M]] == ["amartin@mastodon.social"]
+
+
+def test_a_mirror_found_by_name_search_is_proven_by_the_bridge() -> None:
+    """The mirror itself came up in the name search (`possible`); the bridge then shows it is
+    the mirror of the person's confirmed account: it takes that level. (A bug of this change:
+    the two were taken for different accounts' twins and the upgrade was skipped.)"""
+    real_m = fa("emma@framapiaf.org", "Emma André")
+    mirror = bp("emma.framapiaf.org.ap.brid.gy", "Emma André")
+    found = [
+        via_clue(real_m, claimed=True),
+        Found(B, mirror, "name-search"),
+        Found(B, mirror, "bridge", source_ident="emma@framapiaf.org"),
+    ]
+    best, _ = decide(X, found, (B, M))
+    assert best[B] is not None and best[B].ident == mirror.did
+    assert best[B].level == "confirmed" and {"bridged", "name-search"} <= best[B].reasons
+
+
 def test_to_json_shape() -> None:
     best, _ = decide_network(X, B, [via_clue(bp("am.bsky.social", "Alice Martin"), claimed=True)])
     assert best is not None

@@ -71,6 +71,27 @@ def test_targets() -> None:
     ]
 
 
+def test_bridged_mirrors_only_when_asked() -> None:
+    """A Bridgy Fed mirror brings the posts of someone followed on the other network: followed
+    only for a user who says they do not follow people there."""
+    body = [
+        {"handle": "a", "mastodon": {"acct": "a@piaille.fr", "level": "confirmed"}},
+        {
+            "handle": "b",
+            "mastodon": {
+                "acct": "b.bsky.social@bsky.brid.gy",
+                "level": "confirmed",
+                "bridged": True,
+            },
+        },
+    ]
+    assert [t.id for t in targets(body, "mastodon", ("confirmed",))] == ["a@piaille.fr"]
+    assert [t.id for t in targets(body, "mastodon", ("confirmed",), include_bridged=True)] == [
+        "a@piaille.fr",
+        "b.bsky.social@bsky.brid.gy",
+    ]
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [

@@ -8,12 +8,25 @@ const params = new URLSearchParams(location.search);
 const state = {
   key: null,
   scan: null,
-  results: {},
+  results: {}, // handle (lowercase) → the service's answer, as stored
+  view: {}, // the same, settled over the whole list: one destination, one owner (owners.js)
   rows: [], // { handle, row, haystack, account, result }
   selected: { bluesky: new Set(), mastodon: new Set() },
-  initialized: new Set(), // handles whose pre-selection was applied
+  // Boxes the user ticked or unticked: theirs to keep. The others follow the pre-selection,
+  // which may change as later batches arrive (a destination claimed with stronger proof).
+  touched: { bluesky: new Set(), mastodon: new Set() },
+  // A Bridgy Fed mirror brings the posts of someone's account on the other network: ticked by
+  // default only for a user who will not follow people there ("I only use Mastodon").
+  onlyUse: { bluesky: false, mastodon: false },
   packUrl: null, // the starter pack made from this list, once there is one
 };
+
+// A reason in words, in the user's language; the slug when the extension does not know it.
+function reasonText(slug, match) {
+  const key = `reason_${slug.replace(/-/g, '_')}`;
+  const text = slug === 'claimed-by-other' ? t(key, [match.claimed_by || '?']) : t(key);
+  return text === key ? slug : text;
+}
 
 function levelText(level) {
   return t({ confirmed: 'levelConfirmed', likely: 'levelLikely', possible: 'levelPossible' }[level] || 'levelPossible');
@@ -29,6 +42,7 @@ function matchCell(net, handle, match, candidates) {
       type: 'checkbox', 'data-testid': `select-${net}`, 'aria-label': id,
       checked: state.selected[net].has(handle),
       onchange: (e) => {
+        state.touched[net].add(handle);
         if (e.target.checked) state.selected[net].add(handle);
         else state.selected[net].delete(handle);
         showSelected();
@@ -39,7 +53,7 @@ function matchCell(net, handle, match, candidates) {
       ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': `${net}-link`, text: `@${id}` })
       : h('span', { 'data-testid': `${net}-link`, text: `@${id}` });
     const reasons = h('ul', { class: 'reasons', hidden: true, 'data-testid': `${net}-reasons` },
-      ...(match.reasons || []).map((r) => h('li', { text: r })));
+      ...(match.reasons || []).map((r) => h('li', { 'data-reason': r, text: reasonText(r, match) })));
     const badge = h('button', {
       type: 'button', class: `badge ${match.level}`, 'data-testid': `${net}-level`,
       'data-level': match.level, title: t('reasonsLabel'), text: levelText(match.level),
@@ -62,7 +76,7 @@ function matchCell(net, handle, match, candidates) {
         return h('div', {},
           url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `@${cid}` })
             : h('span', { text: `@${cid}` }),
-          ` ${c.display_name || ''} · ${levelText(c.level)} · ${(c.reasons || []).join(', ')}`);
+          ` ${c.display_name || ''} · ${levelText(c.level)} · ${(c.reasons || []).map((r) => reasonText(r, c)).join(', ')}`);
       })));
   }
   return td;
@@ -79,7 +93,7 @@ function avatarImage(url) {
 
 function buildRow(handle) {
   const account = state.scan.accounts[handle];
-  const result = state.results[handle] || null;
+  const result = state.view[handle] || null;
   const xUrl = `https://x.com/${encodeURIComponent(account.handle)}`;
   const who = h('td', {},
     h('div', { class: 'who' },
@@ -91,11 +105,11 @@ function buildRow(handle) {
         result && result.error ? h('div', { class: 'error', 'data-testid': 'row-error', text: t('errorRow') }) : null)));
   const bsky = result ? result.bluesky : null;
   const masto = result ? result.mastodon : null;
-  if (result && !state.initialized.has(handle)) {
-    // Pre-select once, when the answer first arrives; later choices are the user's.
-    state.initialized.add(handle);
-    if (bsky && PRESELECTED.has(bsky.level)) state.selected.bluesky.add(handle);
-    if (masto && PRESELECTED.has(masto.level)) state.selected.mastodon.add(handle);
+  for (const [net, m] of [['bluesky', bsky], ['mastodon', masto]]) {
+    // Pre-selected unless the user decided otherwise for this row.
+    if (state.touched[net].has(handle)) continue;
+    if (m && PRESELECTED.has(m.level) && (!m.bridged || state.onlyUse[net])) state.selected[net].add(handle);
+    else state.selected[net].delete(handle);
   }
   const row = h('tr', { 'data-testid': 'row', 'data-handle': account.handle },
     who, matchCell('bluesky', handle, bsky, result && result.candidates),
@@ -229,7 +243,21 @@ function showOutcomes(net, outcome) {
   }
 }
 
+// The answers as the page shows them: settled over the whole list (the service settles one
+// batch at a time), so a destination is pre-selected for one X account at most.
+function settle() {
+  const order = state.scan.order;
+  const list = order.map((lower) => {
+    const r = state.results[lower];
+    return r ? { ...r, handle: r.handle || state.scan.accounts[lower].handle } : null;
+  });
+  const settled = settleOwners(list);
+  state.view = {};
+  order.forEach((lower, i) => { if (settled[i]) state.view[lower] = settled[i]; });
+}
+
 function render() {
+  settle();
   const tbody = document.getElementById('rows');
   tbody.textContent = '';
   state.rows = [];
@@ -391,13 +419,13 @@ async function importResults(file) {
     results[lower] = e.result;
     taken++;
     // The imported answer decides the pre-selection again, or the file's own selection.
-    state.initialized.delete(lower);
-    state.selected.bluesky.delete(lower);
-    state.selected.mastodon.delete(lower);
-    if (e.selected) {
-      state.initialized.add(lower);
-      if (e.selected.bluesky && e.result.bluesky) state.selected.bluesky.add(lower);
-      if (e.selected.mastodon && e.result.mastodon) state.selected.mastodon.add(lower);
+    for (const net of ['bluesky', 'mastodon']) {
+      state.touched[net].delete(lower);
+      if (e.selected) {
+        state.touched[net].add(lower);
+        if (e.selected[net] && e.result[net]) state.selected[net].add(lower);
+        else state.selected[net].delete(lower);
+      }
     }
   }
   const write = { [resultsKey]: results };
@@ -415,6 +443,11 @@ async function importResults(file) {
 // -- loading ---------------------------------------------------------------------------------
 async function load() {
   translatePage();
+  const { onlyUse } = await api.storage.local.get('onlyUse');
+  for (const net of ['bluesky', 'mastodon']) {
+    state.onlyUse[net] = !!(onlyUse && onlyUse[net]);
+    document.getElementById(`only-${net}`).checked = state.onlyUse[net];
+  }
   const { current } = await api.storage.local.get('current');
   state.key = params.get('list') || current || null;
   if (!state.key) {
@@ -469,6 +502,13 @@ function showJob(job) {
   }
 }
 
+for (const net of ['bluesky', 'mastodon']) {
+  document.getElementById(`only-${net}`).addEventListener('change', async (e) => {
+    state.onlyUse[net] = e.target.checked;
+    await api.storage.local.set({ onlyUse: state.onlyUse });
+    if (state.scan) render();
+  });
+}
 for (const id of ['search', 'level', 'network', 'notfound', 'followsyou']) {
   document.getElementById(id).addEventListener(id === 'search' ? 'input' : 'change', applyFilters);
 }

@@ -42,7 +42,12 @@ def summary(state: RunState, extra: str = "") -> str:
 
 def follow(args: argparse.Namespace, body: Any, settings: Settings) -> int:
     levels = parse_levels(args.levels)
-    chosen = targets(body, "bluesky" if args.network == "bluesky" else "mastodon", levels)
+    chosen = targets(
+        body,
+        "bluesky" if args.network == "bluesky" else "mastodon",
+        levels,
+        include_bridged=args.include_bridged,
+    )
     state = RunState.load(state_path(args), args.network)
     state.add_targets(chosen)
     session = session_for(settings, concurrency=2)

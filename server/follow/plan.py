@@ -30,8 +30,13 @@ def parse_levels(text: str) -> tuple[str, ...]:
     return levels
 
 
-def targets(body: Any, network: str, levels: tuple[str, ...]) -> list[Target]:
-    """The selected matches on one network, each account once, in the results' order."""
+def targets(
+    body: Any, network: str, levels: tuple[str, ...], include_bridged: bool = False
+) -> list[Target]:
+    """The selected matches on one network, each account once, in the results' order.
+
+    Bridgy Fed mirrors of accounts on the other network only with `include_bridged` (for
+    someone who does not follow people there: else every post would come twice)."""
     results = body.get("results") if isinstance(body, dict) else body
     if not isinstance(results, list):
         raise InputError(
@@ -47,7 +52,7 @@ def targets(body: Any, network: str, levels: tuple[str, ...]) -> list[Target]:
             continue
         if not isinstance(match, dict) or match.get("level") not in LEVELS:
             raise InputError(f'results[{i}].{network} is not a match (no valid "level")')
-        if match["level"] not in levels:
+        if match["level"] not in levels or (match.get("bridged") and not include_bridged):
             continue
         if network == "bluesky":
             ident, handle = match.get("did"), match.get("handle")

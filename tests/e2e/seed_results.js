@@ -12,7 +12,7 @@
       follows_you: i % 3 === 0 };
     results[h] = {
       handle: h, error: null, candidates: { bluesky: [], mastodon: [] },
-      bluesky: i % 2 ? { handle: `${h}.bsky.social`, did: 'did:plc:x', display_name: `User ${i}`,
+      bluesky: i % 2 ? { handle: `${h}.bsky.social`, did: `did:plc:user${i}`, display_name: `User ${i}`,
         url: `https://bsky.app/profile/${h}.bsky.social`, avatar: null, level: levels[i % 3],
         reasons: ['same-handle'], bridged: false } : null,
       mastodon: i % 5 ? null : { acct: `${h}@piaille.fr`, url: `https://piaille.fr/@${h}`,

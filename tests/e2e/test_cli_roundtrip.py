@@ -39,7 +39,9 @@ def expected(result: dict[str, Any], net: str) -> Any:
     m = result[net]
     if not m:
         return None
-    return (m["handle"] if net == "bluesky" else m["acct"], m["level"], m["level"] in PRESELECTED)
+    # Pre-selected, except a Bridgy Fed mirror (for users who say they use one network only).
+    ticked = m["level"] in PRESELECTED and not m.get("bridged")
+    return (m["handle"] if net == "bluesky" else m["acct"], m["level"], ticked)
 
 
 def test_scanned_list_goes_to_the_cli_and_its_results_come_back(

@@ -152,6 +152,12 @@ def test_follow_on_mastodon_from_the_results_page(
         page.evaluate(MSEED, [KEY, rows])
         page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
         expect(page.get_by_test_id("row")).to_have_count(3)
+        # The bridged Bluesky account is ticked only for someone who only uses Mastodon.
+        mirror = page.locator(f'[data-handle="{bridged[0]["handle"]}"]')
+        expect(mirror.get_by_test_id("select-mastodon")).not_to_be_checked()
+        expect(mirror.get_by_test_id("mastodon-bridged")).to_have_text("bridged")
+        page.get_by_test_id("only-mastodon").check()
+        expect(mirror.get_by_test_id("select-mastodon")).to_be_checked()
         page.get_by_test_id("mastodon-panel").locator("summary").click()
         page.get_by_test_id("masto-server").fill("home.social")
         with ctx.expect_page() as consent_page:
