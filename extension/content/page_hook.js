@@ -22,7 +22,16 @@
     return Array.isArray(list) ? list.filter((u) => u && typeof u === 'object') : [];
   }
 
-  // One user result, read defensively: the shape moved in 2025 (core.*) and 2026 (profile_bio).
+  // An address a person gave, not X's t.co wrapper around it.
+  function address(url) {
+    return typeof url === 'string' && /^https?:\/\/\S+$/i.test(url) && !/^https?:\/\/t\.co\//i.test(url)
+      ? url : null;
+  }
+
+  // One user result, read defensively. X's formats (recorded ones: tests/data/x_recorded/):
+  // to 2025 everything under `legacy`; by mid-2026 `core.*` and `profile_bio.description`, the
+  // links still in `legacy.entities`; since August 2026 no `legacy` at all, the links in
+  // `profile_bio.entities`, and `website.url` only the t.co link.
   function readUser(result) {
     if (!result || typeof result !== 'object') return null;
     if (result.__typename === 'UserUnavailable') return null;
@@ -32,16 +41,19 @@
     if (!handle) return null;
     const bio = result.profile_bio || {};
     let description = bio.description ?? legacy.description ?? '';
-    const bioUrls = urlsOf(get(bio, ['entities', 'description', 'urls']) || get(legacy, ['entities', 'description', 'urls']));
+    const pick = (key) => {
+      const fromBio = urlsOf(get(bio, ['entities', key, 'urls']));
+      return fromBio.length ? fromBio : urlsOf(get(legacy, ['entities', key, 'urls']));
+    };
     const links = [];
-    for (const u of bioUrls) {
+    for (const u of pick('description')) {
       if (u.expanded_url) {
         links.push(u.expanded_url);
         if (u.url && u.display_url) description = description.split(u.url).join(u.display_url);
       }
     }
-    const siteUrls = urlsOf(get(legacy, ['entities', 'url', 'urls']));
-    const website = get(result, ['website', 'url']) || (siteUrls[0] && siteUrls[0].expanded_url) || legacy.url || null;
+    const website = pick('url').map((u) => address(u.expanded_url)).find(Boolean)
+      || address(get(result, ['website', 'url'])) || address(legacy.url) || null;
     return {
       handle,
       id: result.rest_id || null,
@@ -97,9 +109,12 @@
     } catch (_) {
       return;
     }
-    if (!json || typeof json !== 'object' || json.errors || !json.data) return; // not a page of the list
+    if (!json || typeof json !== 'object' || !json.data) return; // not a page of the list
     const { users, items } = usersFrom(json);
     if (!users.length && items) return; // items we cannot read: the rows will be read instead
+    // X may send `errors` beside `data` (a part it could not build): keep the users it did
+    // send, but an answer with errors and nobody in it is never the end of the list.
+    if (!users.length && json.errors) return;
     // Which list this page belongs to: the page's path when it arrived, and the user or list
     // the request asked about, so the scan never mixes two lists of one visit.
     const where = { path: window.location.pathname, subject: subjectOf(url) };

@@ -3,14 +3,17 @@
 What the scanner meets on x.com (X_PAGE.md): a single-page app whose list is virtualised
 (only rows near the viewport exist, rows are recycled and their DOM order does not follow their
 position), pages of users arriving by XHR from `/i/api/graphql/<id>/Following` in X's own
-response shape (the 2025 `core` shape, the older `legacy` one and the 2026 `profile_bio` one,
-mixed), a progress bar while loading, emoji drawn as images, t.co links cut with "…", mentions,
-hashtags, the hidden "Click to Unfollow" text, a sidebar of other accounts, a failed load with a
-Retry button, and the end of the list.
+response formats (users built on users of responses X really served: all under `legacy` to
+2025, `core` and `profile_bio` with `legacy.entities` by mid-2026, no `legacy` since August
+2026; mixed), a progress bar while loading, emoji drawn as images, t.co links cut with "…",
+mentions, hashtags, the hidden "Click to Unfollow" text, a sidebar of other accounts, a failed
+load with a Retry button, and the end of the list.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import re
 import threading
@@ -79,57 +82,62 @@ def x_side(account: dict[str, Any], index: int) -> dict[str, Any]:
     return {"description": description, "urls": urls, "site": site}
 
 
+# X's formats, each from a response X really served (tests/data/x_recorded/SOURCES.md): a user
+# of the recording is the template, the world's account is written into it.
+TEMPLATES = (
+    "following-2025-03-07-3e30c374.json.gz",  # everything under legacy
+    "following-2026-07-21-8ce44e44.json.gz",  # core, profile_bio.description, legacy.entities
+    "following-2026-08-07-b71007c9.json.gz",  # no legacy; website.url is the t.co link
+)
+
+
+@functools.cache
+def _template(name: str) -> str:
+    from tests.x_reference import entries, load
+
+    first = next(e for e in entries(load(name)) if e["content"].get("itemContent"))
+    return json.dumps(first["content"]["itemContent"]["user_results"]["result"])
+
+
 def user_result(account: dict[str, Any], index: int) -> dict[str, Any]:
-    """One `user_results.result`, in one of the three shapes X has used."""
+    """One `user_results.result`, in one of the formats X has served (by `index`, in turn)."""
     xs = x_side(account, index)
     rest_id = str(account.get("id") or 10**9 + index)
-    shape = index % 3
-    legacy: dict[str, Any] = {
-        "description": xs["description"],
-        "entities": {"description": {"urls": xs["urls"]}},
-        "followers_count": 100 + index,
-        "friends_count": 50,
-        "url": xs["site"]["url"] if xs["site"] else None,
-    }
+    result: dict[str, Any] = json.loads(_template(TEMPLATES[index % len(TEMPLATES)]))
+    result["rest_id"] = rest_id
+    result["id"] = base64.b64encode(f"User:{rest_id}".encode()).decode()
+    result["is_blue_verified"] = index % 7 == 0
+    avatar = f"https://pbs.twimg.com/profile_images/{rest_id}/a_normal.jpg"
+    name = account.get("name") or ""
+    follows_you = bool(account.get("follows_you"))
+    entities: dict[str, Any] = {"description": {"urls": xs["urls"]} if xs["urls"] else {}}
     if xs["site"]:
-        legacy["entities"]["url"] = {"urls": [xs["site"]]}
-    result: dict[str, Any] = {
-        "__typename": "User",
-        "id": f"VXNlcjox{rest_id}",
-        "rest_id": rest_id,
-        "is_blue_verified": index % 7 == 0,
-        "avatar": {"image_url": f"https://pbs.twimg.com/profile_images/{rest_id}/a_normal.jpg"},
-        "relationship_perspectives": {
-            "following": True,
-            "followed_by": bool(account.get("follows_you")),
-        },
-    }
-    if shape == 0:  # 2025: names under core
-        result["core"] = {
-            "created_at": "Tue Mar 01 10:00:00 +0000 2011",
-            "name": account.get("name") or "",
-            "screen_name": account["handle"],
-        }
-        result["legacy"] = legacy
-    elif shape == 1:  # before June 2025: everything under legacy
-        legacy.update(
-            {
-                "name": account.get("name") or "",
-                "screen_name": account["handle"],
-                "followed_by": bool(account.get("follows_you")),
-            }
-        )
-        result["legacy"] = legacy
-        del result["relationship_perspectives"]
-    else:  # 2026: profile_bio and website
-        result["core"] = {"name": account.get("name") or "", "screen_name": account["handle"]}
-        result["profile_bio"] = {
-            "description": xs["description"],
-            "entities": {"description": {"urls": xs["urls"]}},
-        }
-        result["legacy"] = {"followers_count": 100 + index}
+        entities["url"] = {"urls": [xs["site"]]}
+    legacy = result.get("legacy")
+    if "core" not in result:  # to 2025: all under legacy
+        legacy.update(screen_name=account["handle"], name=name, description=xs["description"])
+        legacy["entities"] = {"description": {"urls": xs["urls"]}, **entities}
+        legacy["profile_image_url_https"] = avatar
+        legacy.pop("url", None)
         if xs["site"]:
-            result["website"] = {"url": xs["site"]["expanded_url"]}
+            legacy["url"] = xs["site"]["url"]
+        if follows_you:
+            legacy["followed_by"] = True
+        return result
+    result["core"].update(screen_name=account["handle"], name=name)
+    result["avatar"] = {"image_url": avatar}
+    result["relationship_perspectives"]["followed_by"] = follows_you
+    if legacy is not None:  # mid-2026: the bio in profile_bio, its links still in legacy
+        result["profile_bio"] = {"description": xs["description"]}
+        legacy["description"] = xs["description"]
+        legacy["entities"] = {"description": {"urls": xs["urls"]}, **entities}
+        legacy.pop("url", None)
+        if xs["site"]:
+            legacy["url"] = xs["site"]["url"]
+        return result
+    # since August 2026: no legacy; the website's address only in profile_bio.entities.url
+    result["profile_bio"] = {"description": xs["description"], "entities": entities}
+    result["website"] = {"url": xs["site"]["url"] if xs["site"] else ""}
     return result
 
 

@@ -49,7 +49,7 @@
       handle: core.screen_name || legacy.screen_name,
       name: core.name || legacy.name || '',
       description: bio.description ?? legacy.description ?? '',
-      urls: ((bio.entities || legacy.entities || {}).description || {}).urls || [],
+      urls: ((bio.entities || {}).description || {}).urls || ((legacy.entities || {}).description || {}).urls || [],
       followedBy: (result.relationship_perspectives || {}).followed_by ?? legacy.followed_by ?? false,
       verified: !!result.is_blue_verified,
     };
