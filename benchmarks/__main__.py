@@ -97,6 +97,38 @@ def quality(
     }
 
 
+# Where the upstream requests go, by what they ask (the stand-ins record every request).
+KINDS = ("search", "profiles", "domain checks", "WebFinger", "look-ups", "nodeinfo", "bridge")
+BRIDGE_HOSTS = ("bsky.brid.gy", "ap.brid.gy", "web.brid.gy", "fed.brid.gy")
+
+
+def request_kind(host: str, path: str) -> str:
+    path = path.split("?", 1)[0]
+    if host in BRIDGE_HOSTS or path.endswith("app.bsky.graph.getRelationships"):
+        return "bridge"
+    if path.endswith(("app.bsky.actor.searchActors", "app.bsky.actor.searchActorsTypeahead")):
+        return "search"
+    if path.endswith(("app.bsky.actor.getProfiles", "app.bsky.actor.getProfile")):
+        return "profiles"
+    if path.startswith("/.well-known/atproto-did") or path.endswith("resolveHandle"):
+        return "domain checks"
+    if path.startswith("/.well-known/webfinger"):
+        return "WebFinger"
+    if path.startswith(("/.well-known/nodeinfo", "/nodeinfo")):
+        return "nodeinfo"
+    if path.startswith(("/api/v1/accounts/lookup", "/api/v2/search", "/users/", "/@")):
+        return "look-ups"
+    return "other"
+
+
+def by_kind(paths: list[tuple[str, str]], accounts: int) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for host, path in paths:
+        kind = request_kind(host, path)
+        counts[kind] = counts.get(kind, 0) + 1
+    return {k: round(counts.get(k, 0) / accounts, 3) for k in (*KINDS, "other")}
+
+
 def run_size(size: int, latency: float, host_rate: float, peer_sample: int) -> dict[str, Any]:
     world = build_world(size, seed=1000 + size)
     accounts = x_accounts(world)
@@ -117,6 +149,7 @@ def run_size(size: int, latency: float, host_rate: float, peer_sample: int) -> d
     try:
         for phase in ("cold", "warm"):
             before_hits, before_refused = net.control.total(), net.control.refused
+            before_paths = len(net.control.paths)
             cpu0 = tree_cpu_seconds(served.proc.pid)
             start = time.monotonic()
             results, stats = resolve_all(served.url, accounts)
@@ -127,6 +160,7 @@ def run_size(size: int, latency: float, host_rate: float, peer_sample: int) -> d
                 "ms_per_account": round(1000 * wall / size, 2),
                 "upstream_requests": net.control.total() - before_hits,
                 "requests_per_account": round((net.control.total() - before_hits) / size, 3),
+                "requests_by_kind": by_kind(net.control.paths[before_paths:], size),
                 "answered_429": net.control.refused - before_refused,
                 "server_cpu_seconds": round(cpu, 2),
                 "cpu_share": round(cpu / wall, 3) if wall else 0,
@@ -241,6 +275,24 @@ def table(report: dict[str, Any]) -> str:
                 f"| peer (Sky Follower Bridge's rules) | {peer['accounts']:,} | "
                 f"{peer['requests_per_account']} | {peer['ms_per_account']} | | | "
                 f"{q['precision']} / {q['recall']} | — | {q['false_follows']} | 1× |"
+            )
+    kinds = [
+        k
+        for k in (*KINDS, "other")
+        if any(k in s["cold"].get("requests_by_kind", {}) for s in report["sizes"])
+    ]
+    if kinds:
+        lines += [
+            "",
+            "upstream requests per account, cold, by kind:",
+            "",
+            "| accounts | " + " | ".join(kinds) + " |",
+            "|---|" + "---|" * len(kinds),
+        ]
+        for size in report["sizes"]:
+            k = size["cold"].get("requests_by_kind", {})
+            lines.append(
+                f"| {size['accounts']:,} | " + " | ".join(str(k.get(x, 0)) for x in kinds) + " |"
             )
     for size in report["sizes"]:
         lines.append(

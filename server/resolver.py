@@ -99,6 +99,7 @@ class Resolver:
             self._round_domains(states, nets)
             self._decide_all(states, nets)
             self._round_linked(states, nets)
+            self._round_search_domains(states, nets)
             self._decide_all(states, nets)
             self._round_bridges(states, nets)
             self._decide_all(states, nets)
@@ -134,7 +135,11 @@ class Resolver:
 
     def _round_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         """Domain handles the AppView did not know: ask the domain (HTTPS, then DNS) for its
-        DID, then the AppView for that DID; kept only if the AppView shows the same handle."""
+        DID, then the AppView for that DID; kept only if the AppView shows the same handle.
+
+        A website's domain is asked of the domain itself here only when the profile speaks of
+        Bluesky: the AppView already answered for every indexed handle in getProfiles, and
+        most websites are no handle at all (see also `_round_search_domains`)."""
         if "bluesky" not in nets:
             return
         domains: dict[str, list[tuple[str, Clue]]] = {}
@@ -142,12 +147,14 @@ class Resolver:
             if "bluesky" in st.failed:
                 continue
             seen = {decide_mod.handle_of(f.profile) for f in st.found if f.network == "bluesky"}
+            bluesky_said = signals.mentions_bluesky(st.account)
             for clue in st.clues:
                 if (
                     clue.network == "bluesky"
                     and not clue.value.startswith("did:")
                     and not clue.value.endswith((".bsky.social", ".brid.gy"))
                     and clue.value not in seen
+                    and (clue.reason != "website-domain-handle" or bluesky_said)
                 ):
                     domains.setdefault(clue.value, []).append((key, clue))
         if not domains:
@@ -168,6 +175,39 @@ class Resolver:
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
         self._submit_bsky(states, asks, futures)
         self._collect(states, futures, {id(f): "bluesky" for f, _, _ in futures})
+
+    def _round_search_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        """The name search found an account whose handle is the X website's domain: ask the
+        domain itself (one request, DNS if HTTPS fails) whether it names that account's DID.
+        If so the website is the proof (`website-domain-handle`)."""
+        if "bluesky" not in nets:
+            return
+        wanted: dict[str, list[tuple[_State, Clue, BskyProfile]]] = {}
+        for st in states.values():
+            found = [f for f in st.found if f.network == "bluesky"]
+            by_clue = {decide_mod.handle_of(f.profile) for f in found if f.via == "clue"}
+            searched = {
+                f.profile.handle: f.profile
+                for f in found
+                if f.via == "name-search" and isinstance(f.profile, BskyProfile)
+            }
+            for clue in st.clues:
+                if (
+                    clue.reason == "website-domain-handle"
+                    and clue.value in searched
+                    and clue.value not in by_clue
+                ):
+                    wanted.setdefault(clue.value, []).append((st, clue, searched[clue.value]))
+        jobs = {d: self._submit(self.bluesky.resolve_domain, d) for d in wanted}
+        for domain, fut in jobs.items():
+            try:
+                did = fut.result()
+            except Exception as e:  # resolve_domain answers None for what it cannot reach
+                log.warning("domain look-up failed: %s", describe(e))
+                continue
+            for st, clue, profile in wanted[domain]:
+                if did and did == profile.did:
+                    st.found.append(Found("bluesky", profile, "clue", clue))
 
     def _round_linked(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         bsky: dict[str, list[_BskyAsk]] = {}

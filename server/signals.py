@@ -31,16 +31,23 @@ _ASCII_HOST = re.compile(
 )
 _BSKY_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
-# A fediverse profile URL: host/@user (optionally @user@otherhost) or host/users/user.
+# A fediverse profile URL: host/@user (optionally @user@otherhost), host/users/user, or
+# Mastodon's web app host/web/@user; a final slash is the same page (host/@user/123 is a post).
 _FEDI_URL = re.compile(
     rf"(?<![\w.@/-])(?:https?://)?(?P<host>{_HOST})"
-    rf"/(?:@(?P<user>{_USER})(?:@(?P<remote>{_HOST}))?|users/(?P<user2>{_USER}))"
-    rf"(?P<trunc>{_TRUNC})?(?![\w@/-])",
+    rf"/(?:web/)?(?:@(?P<user>{_USER})(?:@(?P<remote>{_HOST}))?|users/(?P<user2>{_USER}))"
+    rf"/?(?P<trunc>{_TRUNC})?(?![\w@/-])",
     re.IGNORECASE,
 )
 _BSKY_URL = re.compile(
     rf"(?<![\w.@/-])(?:https?://)?(?:www\.)?(?:bsky\.app|staging\.bsky\.app)/profile/"
-    rf"(?P<actor>{_DID}|{_HOST})(?P<trunc>{_TRUNC})?(?![\w/-]|\.\w)",
+    rf"(?P<actor>{_DID}|{_HOST})/?(?P<trunc>{_TRUNC})?(?![\w/-]|\.\w)",
+    re.IGNORECASE,
+)
+# "Bluesky/alice.bsky.social", "Mastodon/@alice@piaille.fr": a label and a slash, read as a
+# label and a space (one character for one: positions stay).
+_LABEL_SLASH = re.compile(
+    r"(?<![\w./])(bluesky|bsky|mastodon|masto|fediverse|fédiverse|fédivers|fedi)/(?=[@\w])",
     re.IGNORECASE,
 )
 _FEDI_HANDLE = re.compile(
@@ -368,6 +375,7 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
     text = normalize(text)
     if not text:
         return []
+    text = _LABEL_SLASH.sub(r"\1 ", text)
     clues: list[Clue] = []
     taken: list[tuple[int, int]] = []
     handle_reason = "name-handle" if where == "name" else "bio-handle"
@@ -493,6 +501,14 @@ def website_domain(url: str | None) -> str | None:
     if handle is None or handle in NOT_FEDIVERSE or handle.endswith(".bsky.social"):
         return None
     return handle
+
+
+_BLUESKY_WORD = re.compile(r"🦋|\bbluesky\b|\bbsky\b", re.IGNORECASE)
+
+
+def mentions_bluesky(account: Account) -> bool:
+    """The profile speaks of Bluesky (🦋, "Bluesky", "bsky") in its name or bio."""
+    return bool(_BLUESKY_WORD.search(normalize(account.name) + " " + normalize(account.bio)))
 
 
 def extract(account: Account) -> list[Clue]:

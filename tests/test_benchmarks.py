@@ -37,6 +37,11 @@ def test_small_run(tmp_path: Path) -> None:
         assert run["errors"] == 0
         assert run["quality"]["bluesky"]["precision"] >= 0.995
     assert size["warm"]["upstream_requests"] == 0
+    # Where the cost goes: every request counted under one kind, and shown.
+    kinds = size["cold"]["requests_by_kind"]
+    assert kinds["search"] > 0 and kinds["profiles"] > 0 and kinds["look-ups"] > 0
+    assert abs(sum(kinds.values()) - size["cold"]["requests_per_account"]) < 0.02
+    assert "by kind" in stdout
     assert size["peer"]["accounts"] == 15
     assert report["scan"]["read"] == 60
     assert "| Passerelle cold | 60 |" in stdout and "| peer" in stdout
