@@ -16,7 +16,7 @@ from .follow.jobs import Jobs
 from .follow.mastodon_oauth import OAuthError
 from .follow.plan import Target
 from .networks.http import UpstreamUnavailable
-from .validate import SPACE, InputError
+from .validate import SPACE, TARGET_ACCT, TARGET_DID, TARGET_HANDLE, InputError
 
 bp = Blueprint("follow", __name__, url_prefix="/api")
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -27,23 +27,64 @@ def _jobs() -> Jobs:
     return current_app.extensions["passerelle.jobs"]
 
 
+def _text(value: Any) -> bool:
+    """A string that is Unicode text: JSON may carry lone surrogates ("\\ud800"), which no
+    file, log or network can take."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _field(body: dict[str, Any], name: str, required: bool = True, limit: int = 300) -> Any:
     value = body.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip(SPACE) or len(value) > limit:
+    if not _text(value) or not value.strip(SPACE) or len(value) > limit:
         raise ApiError(
-            422, "invalid-field", f"{name} must be a non-empty string of at most {limit}"
+            422, "invalid-field", f"{name} must be a non-empty text of at most {limit} characters"
         )
     return value.strip(SPACE)
+
+
+X_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
 
 def _x_handle(t: dict[str, Any], i: int) -> str:
     """The X handle a target came from (shown in progress), optional."""
     x = t.get("x")
-    if x is not None and not isinstance(x, str):
-        raise ApiError(422, "invalid-field", f"targets[{i}].x must be a string")
+    if x is not None and not (isinstance(x, str) and (x == "" or X_HANDLE.match(x))):
+        raise ApiError(422, "invalid-field", f"targets[{i}].x must be an X handle")
     return x or ""
+
+
+_DID_RE, _HANDLE_RE, _ACCT_RE = (re.compile(x) for x in (TARGET_DID, TARGET_HANDLE, TARGET_ACCT))
+
+
+def _bluesky_target(t: Any, i: int) -> Target:
+    did = t.get("did") if isinstance(t, dict) else None
+    handle = t.get("handle") if isinstance(t, dict) else None
+    if not (
+        isinstance(did, str)
+        and _DID_RE.match(did)
+        and isinstance(handle, str)
+        and len(handle) <= 253
+        and _HANDLE_RE.match(handle)
+    ):
+        raise ApiError(
+            422, "invalid-field", f"targets[{i}] needs a did (did:plc: or did:web:) and a handle"
+        )
+    return Target(did, handle, _x_handle(t, i))
+
+
+def _mastodon_target(t: Any, i: int) -> Target:
+    acct = t.get("acct") if isinstance(t, dict) else None
+    if not (isinstance(acct, str) and len(acct) <= 300 and _ACCT_RE.match(acct)):
+        raise ApiError(422, "invalid-field", f"targets[{i}] needs an acct (user@server)")
+    return Target(acct.lower().lstrip("@"), acct, _x_handle(t, i))
 
 
 def _object_body() -> dict[str, Any]:
@@ -82,28 +123,14 @@ def follow() -> Any:
     writer = _jobs().writer(_field(body, "session"))
     if writer is None:
         raise ApiError(401, "session-expired", "sign in again")
-    raw = _target_list(body)
-    targets = []
-    for i, t in enumerate(raw):
-        if not (
-            isinstance(t, dict)
-            and isinstance(t.get("did"), str)
-            and t["did"].startswith("did:")
-            and isinstance(t.get("handle"), str)
-        ):
-            raise ApiError(422, "invalid-field", f"targets[{i}] needs a did and a handle")
-        targets.append(Target(t["did"], t["handle"], _x_handle(t, i)))
+    targets = [_bluesky_target(t, i) for i, t in enumerate(_target_list(body))]
+    list_name = _field(body, "list", required=False, limit=64)
+    pack_name = _field(body, "starter_pack", required=False, limit=50)
     job_id = body.get("job")
     if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
         raise ApiError(422, "invalid-field", "job must be an id returned earlier")
     try:
-        job_id = _jobs().start(
-            writer,
-            targets,
-            _field(body, "list", required=False, limit=64),
-            _field(body, "starter_pack", required=False, limit=50),
-            job_id,
-        )
+        job_id = _jobs().start(writer, targets, list_name, pack_name, job_id)
     except PermissionError as e:
         raise ApiError(403, "forbidden", str(e)) from None
     return jsonify({"job": job_id}), 202
@@ -183,13 +210,7 @@ def mastodon_follow() -> Any:
     session = _jobs().mastodon.session(_field(body, "session"))
     if session is None:
         raise ApiError(401, "session-expired", "sign in again")
-    raw = _target_list(body)
-    targets = []
-    for i, t in enumerate(raw):
-        acct = t.get("acct") if isinstance(t, dict) else None
-        if not isinstance(acct, str) or "@" not in acct or len(acct) > 300:
-            raise ApiError(422, "invalid-field", f"targets[{i}] needs an acct (user@server)")
-        targets.append(Target(acct.lower().lstrip("@"), acct, _x_handle(t, i)))
+    targets = [_mastodon_target(t, i) for i, t in enumerate(_target_list(body))]
     job_id = body.get("job")
     if job_id is not None and not (isinstance(job_id, str) and JOB_ID.match(job_id)):
         raise ApiError(422, "invalid-field", "job must be an id returned earlier")

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
-from .validate import HANDLE_PATTERN, MAX_FIELD, MAX_ID, MAX_LINKS
+from .validate import (
+    HANDLE_PATTERN,
+    MAX_FIELD,
+    MAX_ID,
+    MAX_LINKS,
+    TARGET_ACCT,
+    TARGET_DID,
+    TARGET_HANDLE,
+)
 
 _JSON = "application/json"
 
@@ -238,6 +246,7 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
     auth = [{"token": []}] if token_required else []
     job_id = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
     maybe = {"type": ["string", "null"]}
+    x_handle = {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_]{0,15}$"}
     started = ("started", _object(("job",), job=str))
 
     def follow_body(target: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -289,9 +298,9 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 body=follow_body(
                     _object(
                         ("did", "handle"),
-                        did={"type": "string", "pattern": "^did:"},
-                        handle=str,
-                        x=maybe,
+                        did={"type": "string", "maxLength": 300, "pattern": TARGET_DID},
+                        handle={"type": "string", "maxLength": 253, "pattern": TARGET_HANDLE},
+                        x=x_handle,
                     ),
                     list={**_NONEMPTY, "type": ["string", "null"], "maxLength": 64},
                     starter_pack={**_NONEMPTY, "type": ["string", "null"], "maxLength": 50},
@@ -350,8 +359,8 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 body=follow_body(
                     _object(
                         ("acct",),
-                        acct={"type": "string", "pattern": "@", "maxLength": 300},
-                        x=maybe,
+                        acct={"type": "string", "pattern": TARGET_ACCT, "maxLength": 300},
+                        x=x_handle,
                     )
                 ),
                 status="202",

@@ -26,18 +26,32 @@ CSV_HEADER = [
 ]
 
 
+# A spreadsheet takes a cell that begins with one of these for a formula (OWASP, "CSV
+# Injection"): names, bios, URLs and display names come from strangers and remote servers.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading `'` before a would-be formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_json(response: dict[str, Any]) -> str:
     return json.dumps(response, ensure_ascii=False, indent=2) + "\n"
 
 
 def to_csv(results: Iterable[dict[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes a cell holding a lone CR too (with "\n" it
+    # wrote it bare, and the file broke for every reader).
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
     for r in results:
         b, m, err = r.get("bluesky") or {}, r.get("mastodon") or {}, r.get("error") or {}
         w.writerow(
-            [
+            cell(v)
+            for v in [
                 r["handle"],
                 b.get("handle", ""),
                 b.get("level", ""),

@@ -113,3 +113,17 @@ def parse_request(body: Any, max_accounts: int) -> tuple[list[Account], tuple[Ne
             raise InputError(f'networks[{j}] must be "bluesky" or "mastodon", got {n!r}')
         nets.append(n)
     return accounts, tuple(dict.fromkeys(nets))
+
+
+# Targets as the atproto and Mastodon specifications write them; the OpenAPI description
+# publishes these very patterns. One malformed identifier would fail a whole batch of writes,
+# and a huge one would fill the job's file.
+TARGET_DID = r"^did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})$"
+TARGET_HANDLE = (
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+TARGET_ACCT = (
+    r"^@?[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}$"
+)

@@ -129,3 +129,53 @@ def test_unknown_job(make: Any) -> None:
     client = make()
     assert client.get("/api/jobs/../../etc/passwd").status_code == 404
     assert client.get("/api/jobs/0123456789abcdef").status_code == 404
+
+
+def post(client: Any, path: str, body: Any) -> Any:
+    """As a browser sends it: JSON with \\u escapes (a lone surrogate travels that way)."""
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_bad_text_and_identifiers_are_refused_and_leave_no_file(
+    make: Any, network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    """Lone surrogates (valid JSON, not text), a 1.5 MB DID, a malformed handle or X handle: a
+    422 naming the field, never a 500, and nothing written in the jobs folder."""
+    client = make()
+    assert (
+        post(
+            client, "/api/bluesky/session", {"handle": "moi\ud800.test", "app_password": PASSWORD}
+        ).status_code
+        == 422
+    )
+    assert (
+        post(
+            client, "/api/bluesky/session", {"handle": "moi-x.test", "app_password": "\ud800"}
+        ).status_code
+        == 422
+    )
+    session = client.post(
+        "/api/bluesky/session", json={"handle": "moi-x.test", "app_password": PASSWORD}
+    ).get_json()["session"]
+    [good] = targets(network, PEOPLE[:1])
+    for bad in (
+        {**good, "did": "did:plc:\ud800"},
+        {**good, "did": "did:web:" + "a" * 1_500_000},
+        {**good, "did": "did:plc:short"},
+        {**good, "handle": "\ud800.test"},
+        {**good, "handle": "not a handle"},
+        {**good, "x": "\ud800"},
+        {**good, "x": "much_too_long_for_x"},
+    ):
+        r = post(client, "/api/bluesky/follow", {"session": session, "targets": [bad]})
+        assert r.status_code == 422, bad.keys()
+        assert r.get_json()["error"]["code"] == "invalid-field"
+    for field in ("list", "starter_pack"):
+        r = post(
+            client,
+            "/api/bluesky/follow",
+            {"session": session, "targets": [good], field: "Liste \ud800"},
+        )
+        assert r.status_code == 422 and field in r.get_json()["error"]["message"]
+    jobs = tmp_path / "state" / "passerelle" / "jobs"
+    assert not jobs.exists() or not list(jobs.iterdir())

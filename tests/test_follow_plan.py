@@ -126,3 +126,28 @@ def test_state_saves_atomically_and_reloads(tmp_path: Path) -> None:
     path.write_text("{broken")
     with pytest.raises(InputError, match="state file"):
         RunState.load(path, "bluesky")
+
+
+def test_old_job_files_and_stray_temporary_files_are_swept(tmp_path: Path) -> None:
+    import os
+
+    from server.follow.jobs import JOB_FILE_TTL, TEMP_FILE_TTL, sweep
+
+    now = 1_900_000_000.0
+    files = {
+        "0123456789abcdef.json": now - JOB_FILE_TTL - 60,  # finished long ago: removed
+        "fedcba9876543210.json": now - 3600,  # recent: kept
+        "fedcba9876543210.json.x1y2": now - TEMP_FILE_TTL - 60,  # a crash's leftover: removed
+        "0011223344556677.json.a1b2": now - 60,  # being written right now: kept
+        "notes.txt": now - JOB_FILE_TTL * 2,  # not ours: kept
+    }
+    for name, mtime in files.items():
+        (tmp_path / name).write_text("{}")
+        os.utime(tmp_path / name, (mtime, mtime))
+    assert sweep(tmp_path, now) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "0011223344556677.json.a1b2",
+        "fedcba9876543210.json",
+        "notes.txt",
+    ]
+    assert sweep(tmp_path / "missing", now) == 0

@@ -274,8 +274,12 @@ function render() {
 }
 
 // -- exports ---------------------------------------------------------------------------------
-function csvCell(v) {
-  const s = v === null || v === undefined ? '' : String(v);
+// A spreadsheet takes a cell that begins with =, +, -, @, tab or CR for a formula (OWASP, "CSV
+// Injection"), and names, bios and URLs come from strangers: such a cell gets a leading '.
+// Not for Mastodon's import file, whose addresses never begin so and must stay as they are.
+function csvCell(v, { text = true } = {}) {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (text && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -299,7 +303,7 @@ function exportMastodon() {
     const m = r.result && r.result.mastodon;
     if (!m || !state.selected.mastodon.has(r.handle) || seen.has(m.acct)) continue;
     seen.add(m.acct);
-    lines.push(`${csvCell(m.acct)},true,false,`);
+    lines.push(`${csvCell(m.acct, { text: false })},true,false,`);
   }
   download(`${fileStem()}-mastodon.csv`, 'text/csv', lines.join('\n') + '\n');
 }

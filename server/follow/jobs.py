@@ -31,6 +31,34 @@ from .run import BudgetExhausted, Runner
 from .state import RunState
 
 SESSION_TTL = 2 * 3600
+# A job's saved progress is kept this long after its last change (to resume it, or to show how
+# it ended); a temporary file a crash left behind, an hour.
+JOB_FILE_TTL = 30 * 24 * 3600
+TEMP_FILE_TTL = 3600
+
+
+def sweep(folder: Path, now: float | None = None) -> int:
+    """Removes job files nobody touched for JOB_FILE_TTL and stray temporary files; returns
+    how many. Run when the service starts: it never holds a job that old in memory."""
+    now = time.time() if now is None else now
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.iterdir():
+        name = path.name
+        if name.endswith(".json"):
+            ttl = JOB_FILE_TTL
+        elif ".json." in name:
+            ttl = TEMP_FILE_TTL
+        else:
+            continue
+        try:
+            if now - path.stat().st_mtime > ttl:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # another worker got there first
+    return removed
 
 
 def state_folder() -> Path:
@@ -63,6 +91,7 @@ class Jobs:
         self.jobs: dict[str, _Job] = {}
         self.lock = threading.Lock()
         self.mastodon = MastodonAuth(self._session, settings.timeout)
+        sweep(self.folder)
 
     def _session(self) -> Any:
         return session_for(self.settings, concurrency=2)

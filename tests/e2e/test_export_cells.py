@@ -1,0 +1,43 @@
+"""The results page's "everything" CSV: no cell a spreadsheet would run as a formula (names and
+bios come from strangers), and Mastodon's import file exactly as Mastodon reads it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser import extension_context
+
+KEY = "hostile/following"
+SEED = """([key, name, acct]) => chrome.storage.local.set({
+  [`scan:${key}`]: {key, state: 'done', order: ['evil_x'],
+    accounts: {evil_x: {handle: 'evil_x', name, bio: '', links: [], follows_you: false}}},
+  [`results:${key}`]: {evil_x: {handle: 'evil_x', error: null, bluesky: null,
+    candidates: {bluesky: [], mastodon: []},
+    mastodon: {acct, url: '+cmd|calc', display_name: '@SUM(1+9)', avatar: null,
+               level: 'confirmed', reasons: ['bio-handle'], bridged: false}}},
+  current: key})"""
+NAME = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_no_cell_of_the_csv_begins_a_formula(playwright: Any, extension_dir: Any) -> None:
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(SEED, [KEY, NAME, "evil@piaille.fr"])
+        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+        expect(page.get_by_test_id("x-name")).to_have_text(NAME)  # shown as it is, as text
+        files = {}
+        for name in ("export-csv", "export-mastodon"):
+            with page.expect_download() as dl:
+                page.get_by_test_id(name).click()
+            files[name] = Path(dl.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(files["export-csv"])))
+    cells = [c for row in rows[1:] for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert f"'{NAME}" in cells and "'+cmd|calc" in cells
+    assert files["export-mastodon"].splitlines()[1] == "evil@piaille.fr,true,false,"
