@@ -163,7 +163,13 @@ def test_follow_on_mastodon_from_the_results_page(
         with ctx.expect_page() as consent_page:
             page.get_by_test_id("masto-follow").click()
         consent = consent_page.value
-        consent.get_by_role("button", name="Authorize").click()
+        authorize = consent.get_by_role("button", name="Authorize")
+        try:
+            expect(authorize).to_be_visible(timeout=60_000)
+        except AssertionError as e:
+            shown = consent.evaluate("() => document.body ? document.body.innerText : ''")
+            raise AssertionError(f"consent page {consent.url!r} shows {shown[:300]!r}") from e
+        authorize.click()
         expect(consent.get_by_test_id("oauth-done")).to_contain_text("moi@home.social")
         status = page.get_by_test_id("masto-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
