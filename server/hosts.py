@@ -28,6 +28,39 @@ _LOCAL_SUFFIXES = (
 )
 
 
+# IPv6 forms that carry an IPv4 address, which Python's `is_global` judges by the IPv6 range
+# alone (NAT64's 64:ff9b::/96 counts as global): 64:ff9b::a9fe:a9fe is 169.254.169.254.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: the IPv4 may sit anywhere
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped (::ffff:a.b.c.d), IPv4-compatible
+    (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::) and Teredo's two."""
+    out: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped:
+        out.append(ip.ipv4_mapped)
+    if ip.sixtofour:
+        out.append(ip.sixtofour)
+    if ip.teredo:
+        out += list(ip.teredo)
+    value = int(ip)
+    if ip in _NAT64 or (value >> 32 == 0 and value > 1):
+        out.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return out
+
+
+def _address_verdict(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if not ip.is_global:
+        return "a private or reserved address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return "a private or reserved address"
+        if any(not v4.is_global for v4 in embedded_ipv4(ip)):
+            return "a private or reserved address (inside an IPv6 one)"
+    return None
+
+
 def why_not_public(host: str) -> str | None:
     """None when `host` may be contacted, else a short reason for an error message."""
     name = host.strip().lower().rstrip(".")
@@ -38,7 +71,7 @@ def why_not_public(host: str) -> str | None:
     except ValueError:
         ip = None
     if ip is not None:
-        return None if ip.is_global else "a private or reserved address"
+        return _address_verdict(ip)
     if name == "localhost" or name.endswith(_LOCAL_SUFFIXES):
         return "a local name"
     try:

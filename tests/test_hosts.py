@@ -13,6 +13,7 @@ from server.models import Account
 from server.networks.http import Politeness, make_session
 from server.signals import extract
 from server.validate import InputError
+from tests.standins.internet import Internet
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,18 @@ from server.validate import InputError
         ("192.168.1.1", False),
         ("[::1]", False),
         ("::ffff:127.0.0.1", False),
+        # IPv6 forms that carry a private IPv4 address (Python calls some of them global).
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("[64:ff9b::7f00:1]", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8: public
+        ("64:ff9b:1::a00:5", False),  # local-use NAT64 (RFC 8215)
+        ("::a9fe:a9fe", False),  # IPv4-compatible 169.254.169.254
+        ("::10.0.0.5", False),
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("2002:c0a8:0101::1", False),  # 6to4 of 192.168.1.1
+        ("2002:0808:0808::1", True),  # 6to4 of 8.8.8.8
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo: client 192.0.2.45
+        ("2606:4700:4700::1111", True),
         ("fd00::1", False),
         ("localhost", False),
         ("printer.local", False),
@@ -145,3 +158,30 @@ def test_a_public_name_pointing_inside_is_refused_without_a_proxy(
             proxies={"https": "http://127.0.0.1:9"},
         )
     assert "private" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of the cloud metadata address
+        "http://[::ffff:127.0.0.1]:8080/",
+        "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "http://127.0.0.1:9/",
+    ],
+)
+def test_a_redirect_to_a_private_address_is_not_followed(
+    clean_internet: Internet, target: str
+) -> None:
+    """A fediverse server named in a bio answers its WebFinger with a redirect inside: every
+    hop is checked, IPv6 forms carrying a private IPv4 address included."""
+    host = "piaille.fr"
+    assert host in clean_internet.world.data["servers"]
+    clean_internet.control.add_fault(
+        host, "redirect", path="/.well-known/webfinger", location=target
+    )
+    session = make_session(Politeness(timeout=2, retries=0))
+    with pytest.raises(requests.ConnectionError, match="not contacting"):
+        session.get(f"https://{host}/.well-known/webfinger?resource=acct:alice@{host}")
+    asked = [h for h, path in clean_internet.control.paths]
+    assert asked == [host]  # the server was asked; the place it pointed to, never

@@ -109,3 +109,19 @@ def test_unknown_server(client: Any) -> None:
     assert r.status_code == 503
     r = client.post("/api/mastodon/authorize", json={"server": "ftp://x"})
     assert r.status_code == 422
+
+
+def test_a_server_without_an_instance_endpoint_signs_in_at_once(client: Any, net: Internet) -> None:
+    """A server answering 404 to /api/v1/instance/ (some fediverse software, or an
+    administrator's choice) made Mastodon.py retry its version check inside `log_in` until a
+    RecursionError: the callback hung over a minute, then answered 500."""
+    net.control.add_fault(HOME, "status", path="/api/v1/instance", status=404)
+    net.control.add_fault(HOME, "status", path="/api/v2/instance", status=404)
+    r = client.post("/api/mastodon/authorize", json={"server": HOME})
+    url, state = r.get_json()["authorize_url"], r.get_json()["state"]
+    back = urlsplit(consent(url))
+    page = client.get(f"{back.path}?{back.query}")
+    assert page.status_code == 200 and "Connected as moi@home.social" in page.get_data(True)
+    assert client.get(f"/api/mastodon/session?state={state}").get_json()["ready"]
+    instance_asks = [p for h, p in net.control.paths if h == HOME and "/instance" in p]
+    assert len(instance_asks) <= 2, instance_asks  # asked at most once each, never in a loop

@@ -25,6 +25,8 @@ from ..networks.http import USER_AGENT
 from ..validate import SPACE, InputError
 from .state import RunState
 
+# With version checks off, Mastodon.py uses no version; one must be given all the same.
+ASSUMED_VERSION = "4.0.0"
 NETWORK_ERRORS = (merr.MastodonNetworkError, merr.MastodonServerError, merr.MastodonRatelimitError)
 
 
@@ -81,6 +83,9 @@ def client(server: str, token: str, session: requests.Session, timeout: float) -
         request_timeout=timeout,
         ratelimit_method="pace",
         version_check_mode="none",
+        # Said known, so that `log_in` never retries the check: on a server answering 404 to
+        # /api/v1/instance/, Mastodon.py's retry recursed until a RecursionError.
+        mastodon_version=ASSUMED_VERSION,
         user_agent=USER_AGENT,
     )
 

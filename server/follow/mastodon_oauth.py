@@ -19,7 +19,7 @@ from mastodon import Mastodon
 from mastodon import errors as merr
 
 from ..networks.http import USER_AGENT
-from .mastodon import home_server
+from .mastodon import ASSUMED_VERSION, home_server
 
 SCOPES = ["read:search", "read:follows", "write:follows"]
 PENDING_TTL = 15 * 60
@@ -104,6 +104,9 @@ class MastodonAuth:
             session=self.make_session(),
             request_timeout=self.timeout,
             version_check_mode="none",
+            # Said known, so that `log_in` never retries the check: on a server answering 404
+            # to /api/v1/instance/, Mastodon.py's retry recursed until a RecursionError.
+            mastodon_version=ASSUMED_VERSION,
             user_agent=USER_AGENT,
         )
 

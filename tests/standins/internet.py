@@ -83,12 +83,13 @@ def _recorded_account() -> dict[str, Any]:
 @dataclass
 class Fault:
     host: str
-    kind: str  # status | ratelimit | latency | malformed | drip | drop
+    kind: str  # status | ratelimit | latency | malformed | drip | drop | redirect
     path: str = "/"
     status: int = 502
     seconds: float = 0.0
     remaining: int | None = None  # None: forever
     skip: int = 0  # let this many matching requests through first
+    location: str = ""  # where a `redirect` sends the client (a hostile server's answer)
 
 
 @dataclass
@@ -818,6 +819,8 @@ def _apply(f: Fault) -> Response:
         return Response(gen(), 200, content_type="application/json")
     if f.kind == "drop":
         raise ConnectionAbortedError("dropped by the stand-in")
+    if f.kind == "redirect":
+        return Response("", 302, headers={"Location": f.location})
     return _json({"error": "InternalServerError", "message": "Bad Gateway"}, f.status)
 
 
