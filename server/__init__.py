@@ -10,8 +10,8 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
     __version__ = "0.0.0+source"
 
 
-def create_app(test_config=None, workers=1):  # type: ignore[no-untyped-def]
+def create_app(test_config=None, workers=1, listen=None):  # type: ignore[no-untyped-def]
     """Build the Flask app (see `server.app`); imported lazily so the CLI starts fast."""
     from .app import create_app as _create
 
-    return _create(test_config, workers)
+    return _create(test_config, workers, listen)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, errors, follow_api, guard
+from . import api, errors, follow_api, guard, hostcheck
 from .cache import open_cache
 from .config import load
 from .follow.jobs import Jobs
@@ -22,12 +22,16 @@ EXTENSION_ORIGINS = [r"^chrome-extension://[a-p]{32}$", r"^moz-extension://[0-9a
 QUIET_LOGGERS = ("urllib3", "requests", "mastodon", "atproto", "atproto_client", "dns", "httpx")
 
 
-def create_app(test_config: dict[str, Any] | None = None, workers: int = 1) -> Flask:
+def create_app(
+    test_config: dict[str, Any] | None = None, workers: int = 1, listen: str | None = None
+) -> Flask:
     """Defaults, then the instance file and environment (`config.load`), then `test_config`.
 
     `test_config` holds `PASSERELLE_*` keys like the environment does. `workers` is how many
     processes of one `passerelle serve` share the per-host politeness: each takes its share, so
-    the networks see the configured rate however many workers run.
+    the networks see the configured rate however many workers run. `listen` is the address
+    `passerelle serve` listens on: only it and `PASSERELLE_PUBLIC_URL` may be named by a
+    request's Host (see `hostcheck`).
     """
     settings = load(overrides=test_config).shared_by(workers)
     app = Flask(__name__, static_folder=None)
@@ -49,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None, workers: int = 1) -> F
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+    hostcheck.init_app(app, settings.public_url, listen)
     guard.init_app(app, settings.rate_limit, settings.api_token, cache)
     errors.init_app(app)
     app.register_blueprint(api.bp)

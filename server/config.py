@@ -89,6 +89,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "reverse proxies in front of the service whose `X-Forwarded-For` names the client "
         "(for the rate limit)",
     ),
+    "PASSERELLE_PUBLIC_URL": (
+        "",
+        "the address people reach the service at (`https://passerelle.example.org` behind a "
+        "reverse proxy): the Mastodon sign-in sends them back there, and requests naming "
+        "another host are refused; default the address `passerelle serve` listens on",
+    ),
     "PASSERELLE_CONFIG": (
         "",
         "path of an instance file (TOML) that may set any of these keys; "
@@ -117,6 +123,7 @@ class Settings:
     api_token: str = field(default="", repr=False)
     rate_limit: int = 600
     trusted_proxies: int = 0
+    public_url: str = ""
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -236,4 +243,7 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         api_token=_token(raw["PASSERELLE_API_TOKEN"]),
         rate_limit=_number(raw, "PASSERELLE_RATE_LIMIT", int, 0, 10_000_000),
         trusted_proxies=_number(raw, "PASSERELLE_TRUSTED_PROXIES", int, 0, 10),
+        public_url=_url(raw, "PASSERELLE_PUBLIC_URL")
+        if raw["PASSERELLE_PUBLIC_URL"].strip()
+        else "",
     )

@@ -35,6 +35,7 @@ _SLUGS = {
     405: "method-not-allowed",
     413: "too-large",
     415: "unsupported-media-type",
+    421: "misdirected",
     422: "invalid-field",
     429: "rate-limited",
     503: "upstream-unavailable",

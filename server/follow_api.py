@@ -15,6 +15,7 @@ from .follow.bluesky import SignInError
 from .follow.jobs import Jobs
 from .follow.mastodon_oauth import OAuthError
 from .follow.plan import Target
+from .hostcheck import base_url
 from .networks.http import UpstreamUnavailable
 from .validate import SPACE, TARGET_ACCT, TARGET_DID, TARGET_HANDLE, InputError
 
@@ -148,7 +149,8 @@ def job(job_id: str) -> Any:
 
 # -- Mastodon: OAuth on the user's own server, then a follow job --------------------------------
 def _callback_url() -> str:
-    return request.host_url.rstrip("/") + "/api/mastodon/callback"
+    """Built from the service's own address, never from what a request's Host says."""
+    return base_url() + "/api/mastodon/callback"
 
 
 @bp.post("/mastodon/authorize")

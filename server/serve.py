@@ -18,9 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], listen: str) -> None:
         self.options = options
         self.workers = int(options["workers"])
+        self.listen = listen
         super().__init__()
 
     def load_config(self) -> None:
@@ -30,7 +31,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from . import create_app
 
-        return create_app(workers=self.workers)
+        return create_app(workers=self.workers, listen=self.listen)
 
 
 def extension_dir() -> Path:
@@ -65,7 +66,7 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         "preload_app": False,
     }
     try:
-        _Gunicorn(options).run()
+        _Gunicorn(options, url).run()
     except SystemExit as e:
         return int(e.code or 0)
     return 0
