@@ -185,3 +185,55 @@ def test_a_redirect_to_a_private_address_is_not_followed(
         session.get(f"https://{host}/.well-known/webfinger?resource=acct:alice@{host}")
     asked = [h for h, path in clean_internet.control.paths]
     assert asked == [host]  # the server was asked; the place it pointed to, never
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: a name answers a public address when it is checked, then a private one
+    when the connection resolves it again. The connection must go to the address checked.
+    (Nothing is contacted: the socket's opening is recorded and refused.)"""
+    import socket
+
+    import urllib3.util.connection as u3
+
+    answers = iter(["8.8.8.8"] + ["127.0.0.1"] * 10)
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+        raise socket.gaierror("no such name here")
+
+    opened: list[tuple[str, int]] = []
+
+    def record(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        opened.append(address)
+        raise ConnectionRefusedError("recorded, not opened")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(u3, "create_connection", record)
+    for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    session = make_session(Politeness(timeout=1, retries=1))
+    with pytest.raises(requests.ConnectionError):
+        session.get("https://rebind.example/.well-known/nodeinfo")
+    assert opened and set(opened) == {("8.8.8.8", 443)}  # the checked address, every attempt
+
+
+def test_a_name_the_check_cannot_resolve_is_not_contacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import urllib3.util.connection as u3
+
+    def failing(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror("SERVFAIL")
+
+    opened: list[Any] = []
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    monkeypatch.setattr(u3, "create_connection", lambda *a, **k: opened.append(a))
+    for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    session = make_session(Politeness(timeout=1, retries=0))
+    with pytest.raises(requests.ConnectionError, match="does not resolve"):
+        session.get("https://flaky-dns.example/")
+    assert opened == []

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextvars
 import email.utils
+import ipaddress
 import os
 import random
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +27,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+import urllib3.connection
 from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 from urllib3 import exceptions as urllib3_exceptions
+from urllib3.util import connection as urllib3_connection_util
 
 from .. import __version__
 from ..cache import MISSING, Cache
@@ -179,35 +183,95 @@ def reset_delay(response: requests.Response, now: float | None = None) -> float 
 
 class AddressCheck:
     """Where a name points, when we connect to it ourselves (no proxy): a public name that
-    resolves to a private address (a DNS record pointing inside) is refused too. Answers are
+    resolves to a private address (a DNS record pointing inside) is refused too, and the
+    connection goes to the very address that was checked (`pinned`): a name whose DNS answer
+    changes between the check and the connection (rebinding) cannot slip inside. Answers are
     kept for a few minutes. With a proxy, the proxy resolves and decides."""
 
     TTL = 300.0
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[float, str | None]] = {}
+        self._seen: dict[str, tuple[float, str | None, str | None]] = {}
         self._lock = threading.Lock()
 
-    def private(self, host: str) -> str | None:
+    def _vet(self, host: str) -> tuple[str | None, str | None]:
+        """(why not, the address to connect to), from one DNS answer kept for TTL."""
         now = time.monotonic()
         with self._lock:
             hit = self._seen.get(host)
         if hit and hit[0] > now:
-            return hit[1]
+            return hit[1], hit[2]
         try:
             infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except OSError:
-            return None  # the request itself will fail and say why
+            return "a name that does not resolve", None  # not kept: it may come back
+        addresses = [str(info[4][0]) for info in infos]
         verdict = None
-        for info in infos:
-            if why_not_public(str(info[4][0])):
-                verdict = "a name that points to a private address"
-                break
+        if not addresses or any(why_not_public(a) for a in addresses):
+            verdict = "a name that points to a private address"
+        address = None if verdict else addresses[0]
         with self._lock:
             if len(self._seen) > 10_000:
                 self._seen.clear()
-            self._seen[host] = (now + self.TTL, verdict)
-        return verdict
+            self._seen[host] = (now + self.TTL, verdict, address)
+        return verdict, address
+
+    def private(self, host: str) -> str | None:
+        """Why `host` may not be contacted directly, or None."""
+        return self._vet(host)[0]
+
+    def pinned(self, host: str) -> str:
+        """The checked address to connect to for `host`; OSError when there is none."""
+        verdict, address = self._vet(host)
+        if address is None:
+            raise OSError(f"not contacting {verdict}")
+        return address
+
+
+def _pinned_pools(pin: Callable[[str], str]) -> dict[str, type]:
+    """urllib3 pool classes whose connections open their socket to `pin(host)`, keeping `host`
+    for TLS (SNI, certificate) and the Host header."""
+
+    class Pinned:
+        def _new_conn(self: Any) -> socket.socket:
+            try:
+                address = pin(self.host)
+                return urllib3_connection_util.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as e:
+                raise urllib3_exceptions.ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out"
+                ) from e
+            except OSError as e:
+                raise urllib3_exceptions.NewConnectionError(
+                    self, f"Failed to establish a new connection: {e}"
+                ) from e
+
+    class HTTP(Pinned, urllib3.connection.HTTPConnection):  # type: ignore[misc]
+        pass
+
+    class HTTPS(Pinned, urllib3.connection.HTTPSConnection):  # type: ignore[misc]
+        pass
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = HTTP
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = HTTPS  # type: ignore[assignment]
+
+    return {"http": HTTPPool, "https": HTTPSPool}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class PoliteAdapter(HTTPAdapter):
@@ -219,6 +283,16 @@ class PoliteAdapter(HTTPAdapter):
         self.addresses = AddressCheck()
         self._gates: dict[str, HostGate] = {}
         self._gates_lock = threading.Lock()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # Direct connections go to the address that was checked (proxied ones: the proxy's).
+        self.poolmanager.pool_classes_by_scheme = _pinned_pools(self._pin)
+
+    def _pin(self, host: str) -> str:
+        if host in self.policy.trusted or _is_ip(host):
+            return host  # the operator's own hosts, and literals (checked in `send`)
+        return self.addresses.pinned(host)
 
     def gate(self, host: str) -> HostGate:
         with self._gates_lock:
