@@ -106,7 +106,7 @@ class SqliteCache:
             return MISSING
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        data = _dump(value)
         try:
             self._conn().execute(
                 "INSERT OR REPLACE INTO entries (key, value, expires) VALUES (?, ?, ?)",
@@ -157,7 +157,7 @@ class RedisCache:
             return MISSING
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        data = _dump(value)
         try:
             self._redis.set("passerelle:" + key, data, ex=max(1, int(ttl)))
         except self._errors as e:
@@ -165,6 +165,13 @@ class RedisCache:
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _dump(value: Any) -> str:
+    """JSON with every non-ASCII character escaped: a profile's text may hold a lone surrogate
+    (valid JSON, not encodable text), which neither SQLite nor Redis can store; escaped, it
+    round-trips exactly (it used to be dropped, and the profile asked again every batch)."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
 def default_cache_path() -> Path:

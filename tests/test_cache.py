@@ -130,3 +130,22 @@ def test_a_crash_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
     assert check == "ok"
     c.set("after", 1, 60)
     assert c.get("after") == 1
+
+
+def test_text_with_a_lone_surrogate_is_kept_exactly(tmp_path: Path) -> None:
+    """A fediverse display name may hold a lone surrogate (valid JSON, not encodable text): it
+    used to be dropped from the cache, so the profile was asked again every batch."""
+    from tests.redis_server import RedisServer
+
+    value = {"display_name": "Zoé \ud83e", "note": "a\udc00b", "é": "🦋"}
+    sqlite_cache = SqliteCache(tmp_path / "c.sqlite3")
+    sqlite_cache.set("fedi:zoe@piaille.fr", value, 60)
+    assert sqlite_cache.get("fedi:zoe@piaille.fr") == value
+    server = RedisServer()
+    try:
+        redis_cache = open_cache(server.url)
+        redis_cache.set("fedi:zoe@piaille.fr", value, 60)
+        assert redis_cache.get("fedi:zoe@piaille.fr") == value
+        redis_cache.close()
+    finally:
+        server.stop()

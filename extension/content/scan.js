@@ -32,9 +32,13 @@
   const pagesSeen = []; // every list page the hook saw, in arrival order (the list's order)
   const listEnded = new Set(); // ops whose last page came back empty: the true end
   let hookVersion = 0; // grows with every hook message
+  // Only messages the page's own window posted, to its own origin, in the hook's shape. (Any
+  // script of the page could post one; this keeps out other frames, other origins and
+  // synthetic events, and `readUser`'s checks below keep out ill-formed users.)
   window.addEventListener('message', (ev) => {
     const d = ev.data;
-    if (ev.source !== window || !d || d.source !== 'passerelle-hook' || !Array.isArray(d.users)) return;
+    if (!ev.isTrusted || ev.source !== window || ev.origin !== window.location.origin) return;
+    if (!d || d.source !== 'passerelle-hook' || !Array.isArray(d.users)) return;
     const op = d.op || '*';
     if (d.end) listEnded.add(op);
     hookVersion++;
@@ -42,13 +46,24 @@
     const m = hooked.get(op);
     const users = [];
     for (const u of d.users) {
-      if (u && typeof u.handle === 'string' && /^[A-Za-z0-9_]{1,15}$/.test(u.handle)) {
+      if (wellFormed(u)) {
         m.set(u.handle.toLowerCase(), u);
         users.push(u);
       }
     }
     pagesSeen.push({ op, path: normPath(d.path), subject: d.subject ?? null, users });
   });
+
+  // A user as the hook sends it: X's handle syntax, strings of bounded length, links a list.
+  function wellFormed(u) {
+    if (!u || typeof u !== 'object' || typeof u.handle !== 'string') return false;
+    if (!/^[A-Za-z0-9_]{1,15}$/.test(u.handle)) return false;
+    const text = (v, max) => v === null || v === undefined || (typeof v === 'string' && v.length <= max);
+    return text(u.name, 200) && text(u.description, 5000) && text(u.url, 2000)
+      && text(u.id, 30) && text(u.avatar, 2000)
+      && (u.links === undefined || (Array.isArray(u.links) && u.links.length <= 50
+        && u.links.every((l) => typeof l === 'string' && l.length <= 2000)));
+  }
 
   function normPath(path) {
     return String(path || '').replace(/\/+$/, '').toLowerCase();
