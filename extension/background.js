@@ -57,8 +57,10 @@ async function post(serviceUrl, path, body, token) {
 
 class Refused extends Error {} // the service said no (4xx other than 429): retrying won't help
 
-// One batch, retried with backoff on network failures, 429s and 5xx.
-async function resolveBatch(cfg, accounts) {
+// One batch, retried with backoff on network failures, 429s and 5xx. `onUnreachable` is
+// told at the first attempt the service does not answer at all, so the user hears it within
+// seconds (with how to start it) rather than after the last retry.
+async function resolveBatch(cfg, accounts, onUnreachable) {
   let lastError = 'unknown';
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     let answer = null;
@@ -66,6 +68,7 @@ async function resolveBatch(cfg, accounts) {
       answer = await post(cfg.serviceUrl, '/api/resolve', { accounts, networks: cfg.networks }, cfg.token);
     } catch (e) {
       lastError = e && e.message ? e.message : String(e); // the service is not reachable
+      if (attempt === 0 && onUnreachable) await onUnreachable();
     }
     if (answer) {
       const { status, data } = answer;
@@ -108,7 +111,9 @@ async function runJob(key, { openResults = true } = {}) {
       if (pass) await sleep(2000); // upstream errors: give the networks a moment
       for (let i = 0; i < pending.length; i += CONFIG.batchSize) {
         const handles = pending.slice(i, i + CONFIG.batchSize);
-        const answers = await resolveBatch(cfg, handles.map((h) => scan.accounts[h]));
+        const answers = await resolveBatch(cfg, handles.map((h) => scan.accounts[h]), () => setJob(key, {
+          status: 'resolving', total, done: done(), networks: cfg.networks, unreachable: cfg.serviceUrl,
+        }));
         answers.forEach((r, j) => { results[handles[j]] = r; });
         await api.storage.local.set({ [resultsKey]: results });
         await setJob(key, { status: 'resolving', total, done: done(), networks: cfg.networks });

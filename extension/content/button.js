@@ -84,6 +84,8 @@
       } else if (job.status === 'error') {
         overlay.message(t('resolveFailed'));
         api.storage.onChanged.removeListener(listener);
+      } else if (job.unreachable) {
+        overlay.message(t('serviceUnreachable', [job.unreachable]));
       } else {
         overlay.resolving(job.done, job.total);
       }

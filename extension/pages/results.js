@@ -500,7 +500,8 @@ function showJob(job) {
   }
   if (job && job.status === 'resolving') {
     p.hidden = false;
-    p.textContent = t('stillResolving', [fmt(job.done), fmt(job.total)]);
+    p.textContent = job.unreachable ? t('serviceUnreachable', [job.unreachable])
+      : t('stillResolving', [fmt(job.done), fmt(job.total)]);
   } else {
     p.hidden = true;
   }

@@ -276,3 +276,27 @@ def test_a_page_the_responses_do_not_show_is_read_from_its_rows(
         results = scan_to_results(ctx, LIST)
         expect(results.get_by_test_id("row")).to_have_count(len(part))
     assert [a["handle"] for a in recorder.accounts()] == [a["handle"] for a in part]
+
+
+def test_service_not_running_is_said_within_seconds(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """Nothing answers at the service's address (connections closed unanswered): the overlay
+    says so at the first failed attempt, with the address and how to start it, while the worker
+    keeps retrying; once the service answers, the look-ups go on and the results open."""
+    recorder.clear()
+    recorder.drop_next = 2  # one attempt or two (a browser may retry a dropped connection)
+    part = accounts[:40]
+    with extension_context(playwright, extension_dir) as (ctx, _):
+        XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+            expect(page.get_by_test_id("passerelle-overlay-text")).to_contain_text(
+                f"does not answer at {recorder.url}"
+            )
+        results = opened.value
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        assert "unreachable" not in (storage(results, f"job:{KEY}") or {})
+    assert recorder.drop_next == 0

@@ -24,6 +24,7 @@ class Relay:
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
         self.fail_next = 0  # answer that many requests with 503 (the service "down")
+        self.drop_next = 0  # close that many connections unanswered (the service not running)
         self.delay = 0.0  # seconds added before relaying each resolve request (a slow service)
         self.lock = threading.Lock()
         recorder = self
@@ -36,6 +37,11 @@ class Relay:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 with recorder.lock:
+                    if recorder.drop_next > 0:
+                        recorder.drop_next -= 1
+                        self.close_connection = True
+                        self.connection.shutdown(2)  # no answer at all: a refused connection
+                        return
                     recorder.requests += 1
                     cut = recorder.cut_after is not None and recorder.requests > recorder.cut_after
                     if cut or recorder.fail_next > 0:
@@ -99,6 +105,7 @@ class Relay:
         with self.lock:
             self.bodies.clear()
             self.fail_next = 0
+            self.drop_next = 0
             self.delay = 0.0
             self.cut_after = None
             self.requests = 0
