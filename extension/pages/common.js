@@ -38,3 +38,58 @@ function safeUrl(url) {
     return null;
   }
 }
+
+// RFC 3492 (Punycode) decoding of one label: `xn--colo-9oa` → `écolo`. Browsers keep host
+// names in their ASCII form and offer no decoder; people should read their server's name.
+function punycodeLabel(label) {
+  if (!/^xn--/i.test(label)) return label;
+  const input = label.slice(4).toLowerCase();
+  const base = 36;
+  const tMin = 1;
+  const tMax = 26;
+  const skew = 38;
+  const damp = 700;
+  const cut = input.lastIndexOf('-');
+  const out = cut > 0 ? [...input.slice(0, cut)].map((c) => c.codePointAt(0)) : [];
+  let n = 128;
+  let i = 0;
+  let bias = 72;
+  const adapt = (delta, points, first) => {
+    let d = first ? Math.floor(delta / damp) : delta >> 1;
+    d += Math.floor(d / points);
+    let k = 0;
+    while (d > ((base - tMin) * tMax) >> 1) {
+      d = Math.floor(d / (base - tMin));
+      k += base;
+    }
+    return k + Math.floor(((base - tMin + 1) * d) / (d + skew));
+  };
+  for (let pos = cut > 0 ? cut + 1 : 0; pos < input.length;) {
+    const oldi = i;
+    let w = 1;
+    for (let k = base; ; k += base) {
+      if (pos >= input.length) return label; // malformed: show it as it is
+      const c = input.charCodeAt(pos++);
+      const digit = c - 48 < 10 ? c - 22 : c - 97 < 26 ? c - 97 : base;
+      if (digit >= base) return label;
+      i += digit * w;
+      const t = k <= bias ? tMin : k >= bias + tMax ? tMax : k - bias;
+      if (digit < t) break;
+      w *= base - t;
+    }
+    bias = adapt(i - oldi, out.length + 1, oldi === 0);
+    n += Math.floor(i / (out.length + 1));
+    i %= out.length + 1;
+    if (n > 0x10ffff) return label;
+    out.splice(i++, 0, n);
+  }
+  return String.fromCodePoint(...out);
+}
+
+// An address as people read it: `alice@xn--colo-9oa.social` → `alice@écolo.social`.
+function readableAddress(address) {
+  const at = address.lastIndexOf('@');
+  const user = at >= 0 ? address.slice(0, at + 1) : '';
+  const host = at >= 0 ? address.slice(at + 1) : address;
+  return user + host.split('.').map(punycodeLabel).join('.');
+}

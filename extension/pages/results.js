@@ -49,9 +49,12 @@ function matchCell(net, handle, match, candidates) {
       },
     });
     const url = safeUrl(match.url);
+    // Shown as people read it (Unicode server names); `data-id` keeps the address as the
+    // networks and Mastodon's import file write it.
+    const shown = `@${readableAddress(id)}`;
     const label = url
-      ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': `${net}-link`, text: `@${id}` })
-      : h('span', { 'data-testid': `${net}-link`, text: `@${id}` });
+      ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': `${net}-link`, 'data-id': id, text: shown })
+      : h('span', { 'data-testid': `${net}-link`, 'data-id': id, text: shown });
     const reasons = h('ul', { class: 'reasons', hidden: true, 'data-testid': `${net}-reasons` },
       ...(match.reasons || []).map((r) => h('li', { 'data-reason': r, text: reasonText(r, match) })));
     const badge = h('button', {
@@ -74,8 +77,8 @@ function matchCell(net, handle, match, candidates) {
         const cid = net === 'bluesky' ? c.handle : c.acct;
         const url = safeUrl(c.url);
         return h('div', {},
-          url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `@${cid}` })
-            : h('span', { text: `@${cid}` }),
+          url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `@${readableAddress(cid)}` })
+            : h('span', { text: `@${readableAddress(cid)}` }),
           ` ${c.display_name || ''} · ${levelText(c.level)} · ${(c.reasons || []).map((r) => reasonText(r, c)).join(', ')}`);
       })));
   }
@@ -115,7 +118,7 @@ function buildRow(handle) {
     who, matchCell('bluesky', handle, bsky, result && result.candidates),
     matchCell('mastodon', handle, masto, result && result.candidates));
   const haystack = [account.handle, account.name, bsky && bsky.handle, bsky && bsky.display_name,
-    masto && masto.acct, masto && masto.display_name].filter(Boolean).join(' ').toLowerCase();
+    masto && masto.acct, masto && readableAddress(masto.acct), masto && masto.display_name].filter(Boolean).join(' ').toLowerCase();
   return { handle, row, haystack, account, result };
 }
 

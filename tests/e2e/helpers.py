@@ -105,7 +105,7 @@ ROWS_JS = """() => [...document.querySelectorAll('[data-testid=row]')].map(r => 
     const link = r.querySelector(`[data-testid=${net}-link]`);
     const level = r.querySelector(`[data-testid=${net}-level]`);
     const box = r.querySelector(`[data-testid=select-${net}]`);
-    return link ? { id: link.textContent.replace(/^@/, ''), level: level.dataset.level,
+    return link ? { id: link.dataset.id, shown: link.textContent, level: level.dataset.level,
                     selected: box.checked,
                     bridged: !!r.querySelector(`[data-testid=${net}-bridged]`) } : null;
   };
