@@ -128,6 +128,7 @@ function applyFilters() {
   const net = document.getElementById('network').value;
   const notFound = document.getElementById('notfound').checked;
   const followsYou = document.getElementById('followsyou').checked;
+  let shown = 0;
   for (const r of state.rows) {
     const res = r.result || {};
     const matches = net ? [res[net]] : [res.bluesky, res.mastodon];
@@ -138,7 +139,11 @@ function applyFilters() {
     if (show && notFound && matches.some((m) => m)) show = false;
     if (show && followsYou && !r.account.follows_you) show = false;
     r.row.hidden = !show;
+    if (show) shown++;
   }
+  const filtered = q || level || net || notFound || followsYou;
+  document.getElementById('shown').textContent = filtered
+    ? t('shownCount', [fmt(shown), fmt(state.rows.length)]) : '';
 }
 
 function showCounts() {

@@ -168,8 +168,18 @@ def test_filters_and_search(
         results.get_by_test_id("filter-followsyou").check()
         follows = {a["handle"] for a in part if a["follows_you"]}
         assert {r["handle"] for r in result_rows(results) if not r["hidden"]} == follows
+        # The count of what a filter shows, and none without a filter.
+        expect(results.get_by_test_id("shown")).to_have_text(f"{len(follows)} shown of {len(part)}")
+        # The search box's hint reads whole.
+        search = results.get_by_test_id("search")
+        assert search.evaluate(
+            "el => { const c = document.createElement('canvas').getContext('2d');"
+            " c.font = getComputedStyle(el).font;"
+            " return c.measureText(el.placeholder).width < el.clientWidth; }"
+        )
         # reasons on demand
         results.get_by_test_id("filter-followsyou").uncheck()
+        expect(results.get_by_test_id("shown")).to_have_text("")
         first = results.locator("[data-testid=bluesky-level]").first
         reasons = results.locator("[data-testid=bluesky-reasons]").first
         expect(reasons).to_be_hidden()

@@ -41,6 +41,13 @@ def test_french_throughout(
             "Fichier d’import Mastodon (CSV)"
         )
         assert results.evaluate("document.documentElement.lang") == "fr"
+        search = results.get_by_test_id("search")
+        expect(search).to_have_attribute("placeholder", "Chercher un nom ou un identifiant")
+        assert search.evaluate(  # the hint reads whole, in French too
+            "el => { const c = document.createElement('canvas').getContext('2d');"
+            " c.font = getComputedStyle(el).font;"
+            " return c.measureText(el.placeholder).width < el.clientWidth; }"
+        )
 
 
 def test_options_check_and_save(playwright: Any, extension_dir: Any, recorder: Recorder) -> None:
