@@ -52,7 +52,15 @@ class Tally:
     accounts: int = 0
     account_errors: int = 0
     lists_done: int = 0
+    # Answers that came after the window: not in the figures, but they must be right too.
+    late_statuses: dict[int, int] = field(default_factory=dict)
+    late_account_errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_late(self, status: int, errors: int) -> None:
+        with self.lock:
+            self.late_statuses[status] = self.late_statuses.get(status, 0) + 1
+            self.late_account_errors += errors
 
     def add(self, seconds: float, status: int, accounts: int, errors: int) -> None:
         with self.lock:
@@ -102,11 +110,12 @@ def client(
                 with tally.lock:
                     tally.transport_errors += 1
                 continue
-            if time.monotonic() > deadline:
-                return  # finished after the window: not counted in its figures
             errors = 0
             if r.status_code == 200:
                 errors = sum(1 for x in r.json()["results"] if x["error"])
+            if time.monotonic() > deadline:
+                tally.add_late(r.status_code, errors)  # not in the window's figures
+                return
             tally.add(time.monotonic() - start, r.status_code, len(batch), errors)
             if r.status_code == 429:
                 time.sleep(float(r.headers.get("Retry-After", "1")))
@@ -172,6 +181,9 @@ def phase(
             "mean": round(statistics.fmean(lat), 3) if lat else 0.0,
         },
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "finished_after_window": sum(tally.late_statuses.values()),
+        "statuses_after_window": {str(k): v for k, v in sorted(tally.late_statuses.items())},
+        "accounts_with_upstream_error_after_window": tally.late_account_errors,
         "transport_errors": tally.transport_errors,
         "server_errors": sum(v for k, v in tally.statuses.items() if k >= 500),
         "accounts_with_upstream_error": tally.account_errors,

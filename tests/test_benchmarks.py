@@ -57,10 +57,18 @@ def test_small_load_run(tmp_path: Path) -> None:
     )
     cold, warm = report["phases"]
     for ph in (cold, warm):
-        assert ph["requests"] > 0 and ph["statuses"].get("200") == ph["requests"]
+        # How many finish inside the window depends on the machine; that every answer, in
+        # the window or after it, is complete and right does not.
+        answered = ph["requests"] + ph["finished_after_window"]
+        assert answered > 0
+        assert ph["statuses"].get("200", 0) == ph["requests"]
+        assert ph["statuses_after_window"].get("200", 0) == ph["finished_after_window"]
         assert ph["server_errors"] == 0 and ph["transport_errors"] == 0
-        lat = ph["latency_s"]
-        assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+        assert ph["accounts_with_upstream_error"] == 0
+        assert ph["accounts_with_upstream_error_after_window"] == 0
+        if ph["requests"]:
+            lat = ph["latency_s"]
+            assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert warm["upstream_requests"] == 0  # everything was in the shared cache
     assert "| cold |" in stdout and "| warm |" in stdout
 

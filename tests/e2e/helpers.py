@@ -141,16 +141,22 @@ def route_to_internet(ctx: Any, internet: Any, host: str) -> None:
     def handle(route: Any) -> None:
         req = route.request
         headers = {k: v for k, v in req.headers.items() if k.lower() in ("content-type", "accept")}
-        r = session.request(
-            req.method,
-            req.url,
-            data=req.post_data_buffer,
-            headers=headers,
-            allow_redirects=False,
-            timeout=30,
-            proxies=proxies,
-            verify=ca,
-        )
+        try:
+            r = session.request(
+                req.method,
+                req.url,
+                data=req.post_data_buffer,
+                headers=headers,
+                allow_redirects=False,
+                timeout=120,
+                proxies=proxies,
+                verify=ca,
+            )
+        except requests.RequestException as e:
+            # Answered here whatever happens: a handler that fails lets the browser go out to
+            # the real network, where no stand-in lives (seen once on a busy machine).
+            route.fulfill(status=502, body=f"stand-in relay failed: {type(e).__name__}: {e}")
+            return
         keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "location")}
         route.fulfill(status=r.status_code, headers=keep, body=r.content)
 
