@@ -93,7 +93,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "",
         "the address people reach the service at (`https://passerelle.example.org` behind a "
         "reverse proxy): the Mastodon sign-in sends them back there, and requests naming "
-        "another host are refused; default the address `passerelle serve` listens on",
+        "another host are refused; default the address `passerelle serve` listens on (bound to "
+        "every interface, it then answers any host and sends people back to the one they used)",
     ),
     "PASSERELLE_CONFIG": (
         "",

@@ -151,8 +151,10 @@ def decide_network(
         c.claimed = claimed
         c.level = _level(c, aff, claimed, has_clue)
         c.score = aff
-        if has_clue and "reverse-link" not in c.reasons and (
-            related_only or other_party(account.name, profile.display_name, aff)
+        if (
+            has_clue
+            and "reverse-link" not in c.reasons
+            and (related_only or other_party(account.name, profile.display_name, aff))
         ):
             # "Bénévole chez @asso…", or a person's profile naming an organisation's account:
             # someone else's account, shown for review only.

@@ -8,8 +8,9 @@ Two holes a request's `Host` header opened (a security review, issue #13):
   user's machine as if it were its own origin. Under `passerelle serve`, a request whose Host is
   neither the public address nor the listen address is refused (421 `misdirected`).
 
-The app built without `listen` (tests, `flask run`) checks no Host and sends people back to the
-request's own address, as before.
+The app built without `listen` (tests, `flask run`, or `passerelle serve` bound to every
+interface) checks no Host unless PASSERELLE_PUBLIC_URL is set, and without it sends people back
+to the request's own address, as before.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ def _host_port(url: str) -> set[str]:
 
 
 def allowed_hosts(public_url: str, listen: str | None) -> frozenset[str] | None:
-    if listen is None:
+    """The Host values answered; None: any (an app built without `listen`, or `passerelle
+    serve` bound to every interface with no public address set)."""
+    if listen is None and not public_url:
         return None
-    allowed = _host_port(listen)
+    allowed: set[str] = set()
+    if listen is not None:
+        allowed |= _host_port(listen)
     if public_url:
         allowed |= _host_port(public_url)
     return frozenset(allowed)

@@ -18,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any], listen: str) -> None:
+    def __init__(self, options: dict[str, Any], listen: str | None) -> None:
         self.options = options
         self.workers = int(options["workers"])
         self.listen = listen
@@ -66,7 +66,10 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         "preload_app": False,
     }
     try:
-        _Gunicorn(options, url).run()
+        # Bound to every interface (0.0.0.0, ::), the service has no one address to insist on:
+        # it answers any Host unless PASSERELLE_PUBLIC_URL names the public one (hostcheck).
+        wildcard = host in ("0.0.0.0", "::", "")
+        _Gunicorn(options, None if wildcard else url).run()
     except SystemExit as e:
         return int(e.code or 0)
     return 0

@@ -450,8 +450,7 @@ def _tied(clues: list[Clue], related: bool) -> list[Clue]:
     if not related:
         return clues
     return [
-        Clue(c.network, c.value, c.reason, claimed=False, bare=c.bare, related=True)
-        for c in clues
+        Clue(c.network, c.value, c.reason, claimed=False, bare=c.bare, related=True) for c in clues
     ]
 
 

@@ -46,6 +46,8 @@ def test_a_request_naming_another_host_is_refused(tmp_path: Any) -> None:
     assert client.get("/api/health", headers={"Host": "127.0.0.1:8765"}).status_code == 200
     assert client.get("/api/health", headers={"Host": "LOCALHOST:8765"}).status_code == 200
     assert allowed_hosts("", None) is None  # an app built without `listen` checks nothing
+    # Bound to every interface (a box on a LAN): any Host, unless the public address is set.
+    assert allowed_hosts(PUBLIC, None) == {"passerelle.example.org", "passerelle.example.org:443"}
 
 
 def redirect_uri(client: Any, host: str) -> Any:

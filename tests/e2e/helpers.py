@@ -15,8 +15,7 @@ def storage(page: Any, key: str) -> Any:
     return page.evaluate("k => chrome.storage.local.get(k).then(x => x[k] ?? null)", key)
 
 
-def wait_for(fn: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `fn` until it returns something truthy (the state lives in storage, not the DOM)."""
+def _poll(fn: Callable[[], Any], timeout: float, what: str, pause: Callable[[], None]) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = fn()
@@ -24,20 +23,18 @@ def wait_for(fn: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        pause()
+
+
+def wait_for(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `fn` until it returns something truthy (the state lives in storage, not the DOM)."""
+    return _poll(fn, timeout, what, lambda: time.sleep(0.2))
 
 
 def wait_until(page: Any, fn: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     """Like `wait_for`, for a condition that Playwright's own events make true (a route
     handler runs only while Playwright is called): polls through the page's event loop."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        page.wait_for_timeout(50)
+    return _poll(fn, timeout, what, lambda: page.wait_for_timeout(50))
 
 
 class ContentWorld:
