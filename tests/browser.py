@@ -47,9 +47,20 @@ def extension_context(
     extension_dir: Path,
     locale: str = "en-US",
     viewport: tuple[int, int] = (1280, 1600),
+    proxy: str | None = None,
 ) -> Iterator[tuple[Any, str]]:
     """A persistent context (extensions load only there) with the unpacked extension; yields
-    the context and the extension's id."""
+    the context and the extension's id.
+
+    `proxy`: the stand-in internet's proxy, for pages the browser must load from it (a
+    Mastodon server's consent page, opened by the extension in a new tab: Playwright's routing
+    may attach to such a tab after its navigation started, and then the browser went out to
+    the real network). Loopback addresses bypass it; its throw-away CA is accepted."""
+    extra: dict[str, Any] = {}
+    if proxy:
+        # Playwright makes Chromium send even loopback through a proxy: the service is not there.
+        bypass = "127.0.0.1,localhost,[::1]"
+        extra = {"proxy": {"server": proxy, "bypass": bypass}, "ignore_https_errors": True}
     user_data = tempfile.mkdtemp(prefix="passerelle-chromium-")
     ext = str(extension_dir)
     context = playwright.chromium.launch_persistent_context(
@@ -66,6 +77,7 @@ def extension_context(
         ],
         env={**os.environ, "LANGUAGE": locale.replace("-", "_")},
         accept_downloads=True,
+        **extra,
     )
     try:
         workers = context.service_workers

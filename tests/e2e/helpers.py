@@ -123,38 +123,3 @@ def scan_to_results(ctx: Any, path: str, timeout: float = 120_000) -> Any:
     with ctx.expect_page(timeout=timeout) as opened:
         page.get_by_test_id("passerelle-scan").click()
     return opened.value
-
-
-def route_to_internet(ctx: Any, internet: Any, host: str) -> None:
-    """Let the browser reach one host of the stand-in internet (a user's Mastodon server):
-    each request is relayed through the stand-in's proxy, redirects handed back as they are."""
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False  # this machine's own CA variables must not replace the stand-in's
-    proxies = {"https": internet.env["HTTPS_PROXY"]}
-    ca = internet.env["REQUESTS_CA_BUNDLE"]
-
-    def handle(route: Any) -> None:
-        req = route.request
-        headers = {k: v for k, v in req.headers.items() if k.lower() in ("content-type", "accept")}
-        try:
-            r = session.request(
-                req.method,
-                req.url,
-                data=req.post_data_buffer,
-                headers=headers,
-                allow_redirects=False,
-                timeout=120,
-                proxies=proxies,
-                verify=ca,
-            )
-        except requests.RequestException as e:
-            # Answered here whatever happens: a handler that fails lets the browser go out to
-            # the real network, where no stand-in lives (seen once on a busy machine).
-            route.fulfill(status=502, body=f"stand-in relay failed: {type(e).__name__}: {e}")
-            return
-        keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "location")}
-        route.fulfill(status=r.status_code, headers=keep, body=r.content)
-
-    ctx.route(re.compile(rf"^https://{re.escape(host)}/.*"), handle)

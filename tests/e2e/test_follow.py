@@ -14,7 +14,6 @@ import build_extension
 from tests import devenv
 from tests.browser import extension_context
 from tests.conftest import Served, service_env
-from tests.e2e.helpers import route_to_internet
 from tests.standins.internet import Internet
 from tests.test_follow_bluesky import records
 
@@ -145,8 +144,8 @@ def test_follow_on_mastodon_from_the_results_page(
     plain = [a for a in e2e_world["accounts"] if a["case"] == "fedi-handle"][:2]
     bridged = [a for a in e2e_world["accounts"] if a["case"] == "bridged-bsky-to-fedi"][:1]
     rows = [[a["handle"], a["expect"]["mastodon"], a in bridged] for a in plain + bridged]
-    with extension_context(playwright, extension_dir) as (ctx, ext_id):
-        route_to_internet(ctx, e2e_internet, "home.social")
+    proxy = e2e_internet.env["HTTPS_PROXY"]  # the user's server, reached through the stand-ins
+    with extension_context(playwright, extension_dir, proxy=proxy) as (ctx, ext_id):
         page = ctx.new_page()
         page.goto(f"chrome-extension://{ext_id}/pages/options.html")
         page.evaluate(MSEED, [KEY, rows])
