@@ -61,6 +61,11 @@ def extension_context(
         # Playwright makes Chromium send even loopback through a proxy: the service is not there.
         bypass = "127.0.0.1,localhost,[::1]"
         extra = {"proxy": {"server": proxy, "bypass": bypass}, "ignore_https_errors": True}
+        # …and the stand-in's throw-away CA accepted browser-wide from launch: Playwright sets
+        # that per tab when it attaches, after a tab the extension opened may have loaded.
+        stand_in_args = ["--ignore-certificate-errors"]
+    else:
+        stand_in_args = []
     user_data = tempfile.mkdtemp(prefix="passerelle-chromium-")
     ext = str(extension_dir)
     context = playwright.chromium.launch_persistent_context(
@@ -74,6 +79,7 @@ def extension_context(
             f"--disable-extensions-except={ext}",
             f"--load-extension={ext}",
             f"--lang={locale}",
+            *stand_in_args,
         ],
         env={**os.environ, "LANGUAGE": locale.replace("-", "_")},
         accept_downloads=True,
