@@ -11,6 +11,37 @@ const api = globalThis.browser || globalThis.chrome;
 const CONFIG = globalThis.PASSERELLE_CONFIG;
 const RETRIES = 5;
 const running = new Set(); // list keys being resolved by this instance of the worker
+const RESUME_ALARM = 'passerelle-resume';
+
+// -- staying awake while working -------------------------------------------------------------
+// Firefox suspends an idle event page after 30 s, and Chrome its service worker: waiting on
+// fetch() (a slow service) or on storage is not activity for Firefox, so a long resolve was cut
+// half-way. While work is under way, a call to a parent-process extension API every 20 s keeps
+// the background awake in both browsers; should it be stopped all the same (the browser is
+// closed, or decides otherwise), an alarm every 30 s wakes it and the work resumes from the
+// progress kept in storage (`resumeAll`).
+let busy = 0;
+let keepAliveTimer = null;
+
+async function awake(work) {
+  busy += 1;
+  if (!keepAliveTimer) {
+    keepAliveTimer = setInterval(() => { api.runtime.getPlatformInfo().catch(() => {}); }, 20000);
+  }
+  try {
+    return await work();
+  } finally {
+    busy -= 1;
+    if (!busy) {
+      clearInterval(keepAliveTimer);
+      keepAliveTimer = null;
+    }
+  }
+}
+
+function armResumeAlarm() {
+  if (api.alarms) api.alarms.create(RESUME_ALARM, { periodInMinutes: 0.5 });
+}
 
 // A hosted service's access token lives in session storage: in memory, gone when the browser
 // closes, never written to disk (local storage is). Only extension pages and this worker see it.
@@ -90,41 +121,51 @@ async function setJob(key, job) {
 }
 
 // Resolve every account of a scanned list that has no answer yet (or an upstream error).
-async function runJob(key, { openResults = true } = {}) {
-  if (running.has(key)) return;
+// `open`: open the results page at the end (true when the user just clicked the button, false
+// when the results page itself asks, undefined when resuming: what the job said it wanted).
+function runJob(key, { open } = {}) {
+  if (running.has(key)) return Promise.resolve();
   running.add(key);
+  armResumeAlarm();
+  return awake(() => resolveList(key, open)).finally(() => running.delete(key));
+}
+
+async function resolveList(key, openWanted) {
+  let open = Boolean(openWanted);
   try {
     const cfg = await settings();
     const scanKey = `scan:${key}`;
     const resultsKey = `results:${key}`;
-    const got = await api.storage.local.get([scanKey, resultsKey]);
+    const jobKey = `job:${key}`;
+    const got = await api.storage.local.get([scanKey, resultsKey, jobKey]);
     const scan = got[scanKey];
     if (!scan) return;
+    if (openWanted === undefined) open = Boolean(got[jobKey] && got[jobKey].open);
     const results = got[resultsKey] || {};
     const total = scan.order.length;
     const todo = (retryErrors) => scan.order.filter((h) => !results[h] || (retryErrors && results[h].error));
     const done = () => scan.order.filter((h) => results[h] && !results[h].error).length;
-    await setJob(key, { status: 'resolving', total, done: done(), networks: cfg.networks });
+    const progress = (extra = {}) => setJob(key, {
+      status: 'resolving', total, done: done(), networks: cfg.networks, open, ...extra,
+    });
+    await progress();
     for (const pass of [false, true, true]) {
       const pending = todo(pass);
       if (!pending.length) break;
       if (pass) await sleep(2000); // upstream errors: give the networks a moment
       for (let i = 0; i < pending.length; i += CONFIG.batchSize) {
         const handles = pending.slice(i, i + CONFIG.batchSize);
-        const answers = await resolveBatch(cfg, handles.map((h) => scan.accounts[h]), () => setJob(key, {
-          status: 'resolving', total, done: done(), networks: cfg.networks, unreachable: cfg.serviceUrl,
-        }));
+        const answers = await resolveBatch(cfg, handles.map((h) => scan.accounts[h]),
+          () => progress({ unreachable: cfg.serviceUrl }));
         answers.forEach((r, j) => { results[handles[j]] = r; });
         await api.storage.local.set({ [resultsKey]: results });
-        await setJob(key, { status: 'resolving', total, done: done(), networks: cfg.networks });
+        await progress();
       }
     }
     await setJob(key, { status: 'done', total, done: done(), failed: todo(true).length, networks: cfg.networks });
-    if (openResults) await api.tabs.create({ url: api.runtime.getURL(`pages/results.html?list=${encodeURIComponent(key)}`) });
+    if (open) await api.tabs.create({ url: api.runtime.getURL(`pages/results.html?list=${encodeURIComponent(key)}`) });
   } catch (e) {
     await setJob(key, { status: 'error', error: e && e.message ? e.message : String(e) });
-  } finally {
-    running.delete(key);
   }
 }
 
@@ -136,24 +177,25 @@ async function getJson(url, token) {
 }
 
 // Asks the service how the follow job goes until it ends; keeps the answer (no credentials).
-async function pollFollow(key, prefix = 'follow') {
-  if (polling.has(`${prefix}:${key}`)) return;
+function pollFollow(key, prefix = 'follow') {
+  if (polling.has(`${prefix}:${key}`)) return Promise.resolve();
   polling.add(`${prefix}:${key}`);
-  try {
-    const cfg = await settings();
-    for (;;) {
-      const { [`${prefix}:${key}`]: job } = await api.storage.local.get(`${prefix}:${key}`);
-      if (!job || !job.job) return;
-      const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`, cfg.token);
-      if (status !== 200 || !data) return;
-      await api.storage.local.set({ [`${prefix}:${key}`]: {
-        job: job.job, me: job.me, status: data.status, message: data.message, counts: data.counts,
-        accounts: data.accounts, starter_packs: data.starter_packs } });
-      if (data.status === 'done' || data.status === 'stopped') return;
-      await sleep(1500);
-    }
-  } finally {
-    polling.delete(`${prefix}:${key}`);
+  armResumeAlarm();
+  return awake(() => pollFollowJob(key, prefix)).finally(() => polling.delete(`${prefix}:${key}`));
+}
+
+async function pollFollowJob(key, prefix) {
+  const cfg = await settings();
+  for (;;) {
+    const { [`${prefix}:${key}`]: job } = await api.storage.local.get(`${prefix}:${key}`);
+    if (!job || !job.job) return;
+    const { status, data } = await getJson(`${cfg.serviceUrl.replace(/\/+$/, '')}/api/jobs/${job.job}`, cfg.token);
+    if (status !== 200 || !data) return;
+    await api.storage.local.set({ [`${prefix}:${key}`]: {
+      job: job.job, me: job.me, status: data.status, message: data.message, counts: data.counts,
+      accounts: data.accounts, starter_packs: data.starter_packs } });
+    if (data.status === 'done' || data.status === 'stopped') return;
+    await sleep(1500);
   }
 }
 
@@ -215,16 +257,16 @@ async function checkService(msg) {
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (!msg || typeof msg !== 'object') return false;
   if ((msg.type === 'resolve' || msg.type === 'resume') && typeof msg.key === 'string') {
-    runJob(msg.key, { openResults: msg.type === 'resolve' });
+    runJob(msg.key, { open: msg.type === 'resolve' }); // 'resume' comes from the results page
     sendResponse({ ok: true });
     return false;
   }
   if (msg.type === 'bsky-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
-    startFollow(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
+    awake(() => startFollow(msg)).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true;
   }
   if (msg.type === 'masto-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
-    startMastodonFollow(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
+    awake(() => startMastodonFollow(msg)).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true;
   }
   if (msg.type === 'bsky-follow-poll' && typeof msg.key === 'string') {
@@ -238,13 +280,31 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return false;
 });
 
-// A restarted worker (or browser) resumes the lists it was resolving. The worker is woken by
-// any event: the browser starting, a message from the results page or the overlay.
+// A restarted worker (or browser, or an event page Firefox suspended) resumes the lists it was
+// resolving and the follow jobs it was watching. It is woken by any event: the browser
+// starting, the alarm armed while work is under way, a message from a page.
 async function resumeAll() {
   const all = await api.storage.local.get(null);
+  let unfinished = false;
   for (const [k, job] of Object.entries(all)) {
-    if (k.startsWith('job:') && job && job.status === 'resolving') runJob(k.slice(4), { openResults: false });
+    if (!job || typeof job !== 'object') continue;
+    if (k.startsWith('job:') && job.status === 'resolving') {
+      unfinished = true;
+      runJob(k.slice(4));
+    }
+    for (const prefix of ['follow', 'mfollow']) {
+      if (k.startsWith(`${prefix}:`) && job.job && job.status && job.status !== 'done' && job.status !== 'stopped') {
+        unfinished = true;
+        pollFollow(k.slice(prefix.length + 1), prefix);
+      }
+    }
   }
+  if (!unfinished && !busy && api.alarms) await api.alarms.clear(RESUME_ALARM);
+}
+if (api.alarms) {
+  api.alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === RESUME_ALARM) resumeAll();
+  });
 }
 api.runtime.onStartup.addListener(resumeAll);
 resumeAll();

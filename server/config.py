@@ -53,6 +53,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "requests in flight to any one upstream host, shared the same way",
     ),
     "PASSERELLE_TIMEOUT": ("10", "seconds before an upstream request is abandoned"),
+    "PASSERELLE_REQUEST_TIMEOUT": (
+        "30",
+        "seconds a client of `passerelle serve` has to send a whole request (then 408): a "
+        "slow or stalled client never holds a thread",
+    ),
     "PASSERELLE_RETRIES": ("2", "further attempts after a timeout, refused connection or 5xx"),
     "PASSERELLE_MAX_WAIT": (
         "30",
@@ -125,6 +130,7 @@ class Settings:
     rate_limit: int = 600
     trusted_proxies: int = 0
     public_url: str = ""
+    request_timeout: float = 30.0
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -234,6 +240,7 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         host_rate=_number(raw, "PASSERELLE_HOST_RATE", float, 0.1, 10_000),
         host_concurrency=_number(raw, "PASSERELLE_HOST_CONCURRENCY", int, 1, 256),
         timeout=_number(raw, "PASSERELLE_TIMEOUT", float, 0.1, 300),
+        request_timeout=_number(raw, "PASSERELLE_REQUEST_TIMEOUT", float, 1, 3600),
         retries=_number(raw, "PASSERELLE_RETRIES", int, 0, 10),
         max_wait=_number(raw, "PASSERELLE_MAX_WAIT", float, 0, 3600),
         lookups=_number(raw, "PASSERELLE_LOOKUPS", int, 1, 512),

@@ -39,6 +39,10 @@ def extension_dir() -> Path:
 
 
 def run(host: str, port: int, workers: int, threads: int) -> int:
+    from .config import load
+    from .worker import BufferingThreadWorker
+
+    BufferingThreadWorker.read_timeout = load().request_timeout
     url = f"http://{host}:{port}"
     dist = extension_dir()
     print(f"Passerelle {__version__} serving on {url}", flush=True)
@@ -57,7 +61,10 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        # gthread whose event loop reads each request whole before a thread takes it, so
+        # slow clients cannot stall the service; no keep-alive, so every request is read so.
+        "worker_class": BufferingThreadWorker,
+        "keepalive": 0,
         "timeout": 300,  # a batch of 1,000 accounts on a cold cache may take minutes
         "graceful_timeout": 10,
         "accesslog": None,  # request lines carry no personal data, but keep the output quiet

@@ -38,7 +38,8 @@ def test_chrome_manifest(built: Path) -> None:
     assert "https://passerelle.example.org:8443/*" in m["host_permissions"]
     for host in ("https://x.com/*", "https://twitter.com/*"):
         assert host in m["host_permissions"]
-    assert m["permissions"] == ["storage"]  # nothing broader: no tabs, no activeTab
+    # Nothing broader: no tabs, no activeTab; alarms wake a suspended background mid-resolve.
+    assert m["permissions"] == ["storage", "alarms"]
     assert set(m["host_permissions"]) == {
         "https://x.com/*",
         "https://twitter.com/*",

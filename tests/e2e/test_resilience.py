@@ -111,6 +111,51 @@ def test_worker_stopped_mid_scan_and_mid_resolve(
     assert sent == {a["handle"] for a in part}
 
 
+def test_worker_stopped_mid_resolve_carries_on_by_itself(
+    playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
+) -> None:
+    """The worker stopped mid-resolve with no page of ours open to wake it (the user is
+    elsewhere): the alarm armed for the job wakes it, the job carries on, and the results page
+    the user asked for by clicking still opens at the end."""
+    recorder.clear()
+    recorder.delay = 1.5
+    part = accounts[:300]
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        XCom([XList(LIST, part, latency_ms=20)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("ServiceWorker.enable")
+        page.get_by_test_id("passerelle-scan").click()
+        wait_for(
+            lambda: (
+                (j := storage(page_of(ctx, ext_id), f"job:{KEY}"))
+                and j["status"] == "resolving"
+                and j["done"] >= 100
+            ),
+            120,
+            "resolving under way",
+        )
+        cdp.send("ServiceWorker.stopAllWorkers")  # its fetch dies with it
+        recorder.delay = 0.0
+        page_of(ctx, ext_id).close()  # nothing of ours open: only the alarm can wake it
+        with ctx.expect_page(timeout=180_000) as opened:
+            pass
+        results = opened.value
+        assert results.url.startswith(f"chrome-extension://{ext_id}/pages/results.html")
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        job = storage(results, f"job:{KEY}")
+        assert job["status"] == "done" and job["done"] == len(part), job
+
+
+def page_of(ctx: Any, ext_id: str) -> Any:
+    """An extension page to read storage from (one, kept open until closed)."""
+    for p in ctx.pages:
+        if p.url.startswith(f"chrome-extension://{ext_id}/pages/options.html"):
+            return p
+    return extension_page(ctx, ext_id)
+
+
 def test_service_down_for_a_while(
     playwright: Any, extension_dir: Any, recorder: Recorder, accounts: list[dict[str, Any]]
 ) -> None:

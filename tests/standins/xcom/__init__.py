@@ -246,35 +246,32 @@ class XCom:
         self.script = (HERE / "xcom.js").read_text(encoding="utf-8")
 
     def install(self, context: Any) -> None:
-        context.route(re.compile(r"^https://(mobile\.)?(x|twitter)\.com/.*"), self._handle)
-        context.route(re.compile(r"^https://(abs-0|pbs|abs)\.twimg\.com/.*"), self._image)
+        """Serve x.com to a Playwright context, by routing."""
+        context.route(re.compile(r"^https://(mobile\.)?(x|twitter)\.com/.*"), self._route)
+        context.route(re.compile(r"^https://(abs-0|pbs|abs)\.twimg\.com/.*"), self._route)
 
-    def _image(self, route: Any) -> None:
-        if route.request.url.endswith(".svg"):
-            route.fulfill(
-                status=200,
-                content_type="image/svg+xml",
-                body='<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 36 36">'
-                '<circle cx="18" cy="18" r="16" fill="#fc0"/></svg>',
-            )
-        else:
-            route.fulfill(
-                status=200,
-                content_type="image/gif",
-                body=b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!"
-                b"\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00"
-                b"\x00\x02\x02D\x01\x00;",
-            )
+    def _route(self, route: Any) -> None:
+        def hold(x: XList, start: int) -> None:
+            x.held.append((route, start))
 
-    def _handle(self, route: Any) -> None:
-        url = urlsplit(route.request.url)
+        answer = self.respond(route.request.url, hold=hold)
+        if answer is not None:
+            status, content_type, body = answer
+            route.fulfill(status=status, content_type=content_type, body=body)
+
+    def respond(self, address: str, hold: Any = None) -> tuple[int, str, str | bytes] | None:
+        """The answer to one GET of `address`: (status, content type, body); None when the
+        page is held for `XList.release()` (through `hold(xlist, start)`). The same answers for
+        Playwright's routing (Chromium) and for `XComServer` (Firefox, through a proxy)."""
+        url = urlsplit(address)
+        host = (url.hostname or "").lower()
+        if host.endswith("twimg.com"):
+            return self._image(url.path)
         if url.path == "/__xcom.js":
-            route.fulfill(status=200, content_type="application/javascript", body=self.script)
-            return
+            return 200, "application/javascript", self.script
         m = re.match(r"^/i/api/graphql/[^/]+/(\w+)$", url.path)
         if m:
-            self._graphql(route, url)
-            return
+            return self._graphql(url, hold)
         x = self.lists.get(url.path.rstrip("/").lower())
         config = {
             "path": url.path,
@@ -288,23 +285,34 @@ class XCom:
             "title": url.path.strip("/"),
         }
         body = self.shell.replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
-        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+        return 200, "text/html; charset=utf-8", body
 
-    def _graphql(self, route: Any, url: Any) -> None:
+    @staticmethod
+    def _image(path: str) -> tuple[int, str, str | bytes]:
+        if path.endswith(".svg"):
+            return (
+                200,
+                "image/svg+xml",
+                '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 36 36">'
+                '<circle cx="18" cy="18" r="16" fill="#fc0"/></svg>',
+            )
+        return (
+            200,
+            "image/gif",
+            b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!"
+            b"\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00"
+            b"\x00\x02\x02D\x01\x00;",
+        )
+
+    def _graphql(self, url: Any, hold: Any) -> tuple[int, str, str | bytes] | None:
         q = parse_qs(url.query)
         try:
             variables = json.loads(q.get("variables", ["{}"])[0])
         except ValueError:
-            route.fulfill(status=400, body="{}")
-            return
+            return 400, "application/json", "{}"
         x = self.by_user_id.get(str(variables.get("userId") or variables.get("listId") or ""))
         if x is None:
-            route.fulfill(
-                status=404,
-                content_type="application/json",
-                body='{"errors":[{"message":"not found"}]}',
-            )
-            return
+            return 404, "application/json", '{"errors":[{"message":"not found"}]}'
         cursor = str(variables.get("cursor") or "0|more")
         start = int(cursor.split("|", 1)[0])
         page = start // PAGE_SIZE
@@ -314,19 +322,13 @@ class XCom:
             if fail:
                 x.failed.add(page)
         if x.hold_from_page is not None and page >= x.hold_from_page:
-            x.held.append((route, start))  # answered by x.release()
-            return
+            if hold is None:
+                raise RuntimeError("holding pages needs Playwright's routing")
+            hold(x, start)  # answered by x.release()
+            return None
         if fail:
-            route.fulfill(
-                status=503,
-                content_type="application/json",
-                body='{"errors":[{"message":"Over capacity","code":130}]}',
-            )
-            return
-        route.fulfill(
-            status=200,
-            content_type="application/json",
-            body=json.dumps(
-                timeline_page(x.accounts, start, x.op, page in x.renamed_pages), ensure_ascii=False
-            ),
+            return 503, "application/json", '{"errors":[{"message":"Over capacity","code":130}]}'
+        body = json.dumps(
+            timeline_page(x.accounts, start, x.op, page in x.renamed_pages), ensure_ascii=False
         )
+        return 200, "application/json", body
