@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from server.extension_id import CHROME_KEY
+
 ROOT = Path(__file__).resolve().parent
 SOURCE = ROOT / "extension"
 BROWSERS = ("chrome", "firefox")
@@ -85,6 +87,7 @@ def build_one(browser: str, server_url: str, out: Path, version: str) -> Path:
         "server_url": server_url,
         "server_origin": server_url,
         "version": version,
+        "chrome_key": CHROME_KEY,  # a fixed ID, the one origin the service admits (CORS)
     }
     for src in sorted(SOURCE.rglob("*")):
         if src.is_dir() or src.name.startswith(".") or "__pycache__" in src.parts:

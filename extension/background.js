@@ -211,7 +211,8 @@ async function startMastodonFollow(msg) {
   let session = null;
   while (!session && Date.now() < deadline) {
     await sleep(1000);
-    const { data } = await getJson(`${base}/api/mastodon/session?state=${encodeURIComponent(auth.data.state)}`, cfg.token);
+    // The key came only to us, in the answer above: a state seen in an address is not enough.
+    const { data } = await post(base, '/api/mastodon/session', { state: auth.data.state, key: auth.data.key }, cfg.token);
     if (data && data.ready) session = data.session;
   }
   if (!session) return { ok: false, error: 'no permission given' };

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from . import __version__
 from .errors import ApiError
-from .guard import charge_accounts
+from .guard import charge_accounts, guard
 from .openapi import spec
 from .validate import InputError, parse_request
 
@@ -77,4 +77,10 @@ def resolve() -> Any:
         raise ApiError(e.status, e.code, str(e)) from None
     charge_accounts(len(accounts))
     resolver = current_app.extensions["passerelle.resolver"]
-    return jsonify(resolver.resolve(accounts, networks))
+    g = guard()
+    used: list[int] = []
+    try:
+        answer = resolver.resolve(accounts, networks, host_budget=g.host_budget(), hosts_used=used)
+    finally:
+        g.spent_hosts(sum(used))
+    return jsonify(answer)

@@ -12,11 +12,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import api, errors, follow_api, guard, hostcheck
 from .cache import open_cache
 from .config import load
+from .extension_id import CHROME_ORIGIN
 from .follow.jobs import Jobs
 from .resolver import Resolver
 
-# Only the browser extension (and origins the operator lists) may call the service from a page.
-EXTENSION_ORIGINS = [r"^chrome-extension://[a-p]{32}$", r"^moz-extension://[0-9a-fA-F-]{36}$"]
+# Only the browser extension (and origins the operator lists) may call the service from a page:
+# our Chrome build by its fixed ID, Firefox's random per-installation origins (extension_id.py).
+EXTENSION_ORIGINS = [CHROME_ORIGIN, r"^moz-extension://[0-9a-fA-F-]{36}$"]
 
 
 QUIET_LOGGERS = ("urllib3", "requests", "mastodon", "atproto", "atproto_client", "dns", "httpx")
@@ -54,7 +56,14 @@ def create_app(
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     hostcheck.init_app(app, settings.public_url, listen)
-    guard.init_app(app, settings.rate_limit, settings.api_token, cache)
+    guard.init_app(
+        app,
+        settings.rate_limit,
+        settings.api_token,
+        cache,
+        settings.max_hosts,
+        settings.hosts_per_hour,
+    )
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(follow_api.bp)

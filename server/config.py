@@ -33,7 +33,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "PASSERELLE_ALLOWED_ORIGINS": (
         "",
-        "extra CORS origins, comma-separated (extension origins are always allowed)",
+        "extra CORS origins, comma-separated (our Chrome build's origin and Firefox "
+        "extension origins are always allowed; a Chrome Web Store build has its own ID: add "
+        "`chrome-extension://ID`)",
     ),
     "PASSERELLE_BSKY_PDS": (
         "https://bsky.social",
@@ -89,6 +91,17 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "requests a minute from one client address (a resolve counts one per started 100 "
         "accounts); `0` turns the limit off",
     ),
+    "PASSERELLE_MAX_HOSTS": (
+        "500",
+        "distinct servers named by the accounts (fediverse servers, website domains) one "
+        "`POST /api/resolve` may make the service contact; accounts that needed more are "
+        "answered with an error, to ask again; `0` no bound",
+    ),
+    "PASSERELLE_HOSTS_PER_HOUR": (
+        "5000",
+        "distinct servers one client address may make the service contact in an hour (summed "
+        "over its requests), then 429 `rate-limited`; `0` no bound",
+    ),
     "PASSERELLE_TRUSTED_PROXIES": (
         "0",
         "reverse proxies in front of the service whose `X-Forwarded-For` names the client "
@@ -131,6 +144,8 @@ class Settings:
     trusted_proxies: int = 0
     public_url: str = ""
     request_timeout: float = 30.0
+    max_hosts: int = 500
+    hosts_per_hour: int = 5000
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -251,6 +266,8 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         api_token=_token(raw["PASSERELLE_API_TOKEN"]),
         rate_limit=_number(raw, "PASSERELLE_RATE_LIMIT", int, 0, 10_000_000),
         trusted_proxies=_number(raw, "PASSERELLE_TRUSTED_PROXIES", int, 0, 10),
+        max_hosts=_number(raw, "PASSERELLE_MAX_HOSTS", int, 0, 1_000_000),
+        hosts_per_hour=_number(raw, "PASSERELLE_HOSTS_PER_HOUR", int, 0, 100_000_000),
         public_url=_url(raw, "PASSERELLE_PUBLIC_URL")
         if raw["PASSERELLE_PUBLIC_URL"].strip()
         else "",

@@ -159,14 +159,14 @@ def mastodon_authorize() -> Any:
     if not isinstance(body, dict):
         raise ApiError(422, "invalid-field", 'expected {"server"}')
     try:
-        url, state = _jobs().mastodon.authorize_url(_field(body, "server"), _callback_url())
+        url, state, key = _jobs().mastodon.authorize_url(_field(body, "server"), _callback_url())
     except InputError as e:
         raise ApiError(422, "invalid-field", str(e)) from None
     except OAuthError as e:
         if e.unreachable:
             raise ApiError(503, "upstream-unavailable", str(e)) from None
         raise ApiError(422, "not-a-mastodon-server", str(e)) from None
-    return jsonify({"authorize_url": url, "state": state})
+    return jsonify({"authorize_url": url, "state": state, "key": key})
 
 
 _DONE_PAGE = """<!doctype html><meta charset="utf-8"><title>Passerelle</title>
@@ -197,9 +197,14 @@ def mastodon_callback() -> Any:
     )
 
 
-@bp.get("/mastodon/session")
+@bp.post("/mastodon/session")
 def mastodon_session() -> Any:
-    session_id = _jobs().mastodon.session_for_state(request.args.get("state", ""))
+    """POST, so the key travels in a body, never in an address a log could keep."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", 'expected {"state", "key"}')
+    state, key = _field(body, "state"), _field(body, "key")
+    session_id = _jobs().mastodon.session_for_state(state, key)
     if session_id is None:
         return jsonify({"ready": False})
     s = _jobs().mastodon.session(session_id)

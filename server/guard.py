@@ -32,6 +32,7 @@ from .errors import ApiError
 log = logging.getLogger(__name__)
 
 WINDOW = 60.0
+HOUR = 3600.0
 OPEN_ENDPOINTS = frozenset({"api.health", "api.openapi", "follow.mastodon_callback"})
 # Not counted by the rate limit: load balancers, monitors and the extension's options page poll
 # the health check, and a poll that timed out on a busy machine is still answered and would be
@@ -41,8 +42,8 @@ ACCOUNTS_PER_UNIT = 100
 
 
 class Counter(Protocol):
-    def add(self, key: str, amount: int, window: int) -> int:
-        """Add `amount` to `key`'s count in `window`; the new count."""
+    def add(self, key: str, amount: int, window: int, length: float = WINDOW) -> int:
+        """Add `amount` to `key`'s count in `window` (of `length` seconds); the new count."""
         ...
 
 
@@ -50,17 +51,19 @@ class MemoryCounter:
     """Counts in this process; old windows are dropped as new ones start."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
-        self._window = -1
+        self._counts: dict[tuple[str, int, float], int] = {}
+        self._windows: dict[float, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def add(self, key: str, amount: int, window: int) -> int:
+    def add(self, key: str, amount: int, window: int, length: float = WINDOW) -> int:
         with self._lock:
-            if window != self._window:
-                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
-                self._window = window
-            count = self._counts.get((key, window), 0) + amount
-            self._counts[(key, window)] = count
+            if (length, window) != self._windows.get(length):
+                self._counts = {
+                    k: v for k, v in self._counts.items() if k[2] != length or k[1] >= window
+                }
+                self._windows[length] = (length, window)
+            count = self._counts.get((key, window, length), 0) + amount
+            self._counts[(key, window, length)] = count
             return count
 
 
@@ -71,12 +74,12 @@ class RedisCounter:
         self._redis = cache.client
         self._errors = cache.errors
 
-    def add(self, key: str, amount: int, window: int) -> int:
-        name = f"passerelle:rate:{window}:{key}"
+    def add(self, key: str, amount: int, window: int, length: float = WINDOW) -> int:
+        name = f"passerelle:rate:{int(length)}:{window}:{key}"
         try:
             pipe = self._redis.pipeline()
             pipe.incrby(name, amount)
-            pipe.expire(name, int(WINDOW * 2))
+            pipe.expire(name, int(length * 2))
             count, _ = pipe.execute()
             return int(count)
         except self._errors as e:  # Redis down: serve rather than refuse everyone
@@ -89,10 +92,41 @@ def counter_for(cache: Cache) -> Counter:
 
 
 class Guard:
-    def __init__(self, limit: int, token: str, counter: Counter) -> None:
+    def __init__(
+        self,
+        limit: int,
+        token: str,
+        counter: Counter,
+        max_hosts: int = 0,
+        hosts_per_hour: int = 0,
+    ) -> None:
         self.limit = limit
         self.token = token.encode() if token else b""
         self.counter = counter
+        self.max_hosts = max_hosts
+        self.hosts_per_hour = hosts_per_hour
+
+    def host_budget(self) -> int | None:
+        """How many distinct servers this request may make the service contact: the
+        per-request bound, within what is left of the client's hour (429 when nothing is)."""
+        budget = self.max_hosts or None
+        if self.hosts_per_hour <= 0:
+            return budget
+        now = time.time()
+        window = int(now // HOUR)
+        used = self.counter.add(_client(), 0, window, HOUR)
+        left = self.hosts_per_hour - used
+        if left <= 0:
+            raise RateLimited(
+                max(1, math.ceil((window + 1) * HOUR - now)),
+                self.hosts_per_hour,
+                "distinct servers asked for this address in an hour",
+            )
+        return left if budget is None else min(budget, left)
+
+    def spent_hosts(self, count: int) -> None:
+        if self.hosts_per_hour > 0 and count > 0:
+            self.counter.add(_client(), count, int(time.time() // HOUR), HOUR)
 
     def charge(self, units: int) -> None:
         """Count `units` against this request's client; ApiError 429 once over the limit."""
@@ -100,7 +134,7 @@ class Guard:
             return
         now = time.time()
         window = int(now // WINDOW)
-        used = self.counter.add(request.remote_addr or "unknown", units, window)
+        used = self.counter.add(_client(), units, window)
         if used > self.limit:
             retry = max(1, math.ceil((window + 1) * WINDOW - now))
             raise RateLimited(retry, self.limit)
@@ -120,16 +154,24 @@ class Guard:
             )
 
 
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
 class RateLimited(ApiError):
-    def __init__(self, retry_after: int, limit: int) -> None:
+    def __init__(self, retry_after: int, limit: int, what: str = "requests a minute") -> None:
         super().__init__(
             429,
             "rate-limited",
-            f"too many requests from this address (at most {limit} a minute); "
+            f"too many requests from this address (at most {limit} {what}); "
             f"try again in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
+
+
+def guard() -> Guard:
+    return current_app.extensions["passerelle.guard"]  # type: ignore[no-any-return]
 
 
 def charge_accounts(count: int) -> None:
@@ -138,8 +180,10 @@ def charge_accounts(count: int) -> None:
     guard.charge(math.ceil(count / ACCOUNTS_PER_UNIT) - 1)
 
 
-def init_app(app: Flask, limit: int, token: str, cache: Cache) -> None:
-    guard = Guard(limit, token, counter_for(cache))
+def init_app(
+    app: Flask, limit: int, token: str, cache: Cache, max_hosts: int = 0, hosts_per_hour: int = 0
+) -> None:
+    guard = Guard(limit, token, counter_for(cache), max_hosts, hosts_per_hour)
     app.extensions["passerelle.guard"] = guard
 
     @app.before_request

@@ -321,7 +321,9 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 "Register on the user's server and get its consent page",
                 (
                     "the consent page to open",
-                    _object(("authorize_url", "state"), authorize_url=str, state=str),
+                    _object(
+                        ("authorize_url", "state", "key"), authorize_url=str, state=str, key=str
+                    ),
                 ),
                 (*body_errors, 503),
                 body=_object(("server",), server=_SERVER),
@@ -341,14 +343,14 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
             )
         },
         "/api/mastodon/session": {
-            "get": _operation(
-                "Has the user come back from the consent page",
+            "post": _operation(
+                "Has the user come back from the consent page (collect with the sign-in's key)",
                 (
                     "not yet, or the session",
                     _object(("ready",), ready={"type": "boolean"}, session=str, acct=maybe),
                 ),
-                (401, 429),
-                parameters=[_query("state", {"type": "string"})],
+                body_errors,
+                body=_object(("state", "key"), state=_NONEMPTY, key=_NONEMPTY),
             )
         },
         "/api/mastodon/follow": {

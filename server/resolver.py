@@ -84,10 +84,16 @@ class Resolver:
         self,
         accounts: list[Account],
         networks: Iterable[Network] = ("bluesky", "mastodon"),
+        host_budget: int | None = None,
+        hosts_used: list[int] | None = None,
     ) -> dict[str, Any]:
-        """The API response for a list of accounts (see API.md, `POST /api/resolve`)."""
+        """The API response for a list of accounts (see API.md, `POST /api/resolve`).
+
+        `host_budget`: at most that many distinct servers named by outside text are contacted;
+        accounts that needed more are answered with an error (ask again: a smaller request, or
+        later). `hosts_used` receives how many were contacted."""
         nets: tuple[Network, ...] = tuple(n for n in ("bluesky", "mastodon") if n in set(networks))
-        stats = Stats()
+        stats = Stats(host_budget=host_budget)
         token = current_stats.set(stats)
         started = time.monotonic()
         try:
@@ -105,6 +111,8 @@ class Resolver:
             self._decide_all(states, nets)
         finally:
             current_stats.reset(token)
+            if hosts_used is not None:
+                hosts_used.append(len(stats.hosts))
         # One destination, one owner within the batch; callers that see a whole list in
         # several batches settle it again over the whole list (the CLI, the results page).
         results = owners.settle([self._answer(states[acc.key], acc, nets) for acc in accounts])

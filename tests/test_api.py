@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from server import __version__
+from server.extension_id import CHROME_ORIGIN
 
 ALICE = {"handle": "alice_m", "name": "Alice", "bio": "🦋 @alice.bsky.social"}
 
@@ -147,7 +148,9 @@ def test_unknown_route_and_method_are_json(make_app: Any) -> None:
 def test_cors_admits_extension_origins_only(make_app: Any) -> None:
     c = make_app(PASSERELLE_ALLOWED_ORIGINS="https://asso.example").test_client()
     for origin, allowed in [
-        ("chrome-extension://abcdefghijklmnopabcdefghijklmnop", True),
+        (CHROME_ORIGIN, True),  # our Chrome build, by the ID its manifest's key gives it
+        # Another Chrome extension: before, every `chrome-extension://` origin was admitted.
+        ("chrome-extension://abcdefghijklmnopabcdefghijklmnop", False),
         ("moz-extension://0f7b3a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", True),
         ("https://asso.example", True),
         ("https://evil.example", False),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import build_extension
+from server.extension_id import CHROME_ID, chrome_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,11 +51,15 @@ def test_chrome_manifest(built: Path) -> None:
     hook, scan = m["content_scripts"]
     assert hook["world"] == "MAIN" and hook["run_at"] == "document_start"
     assert scan["js"][0] == "content/selectors.js"
+    # A fixed ID: the one Chrome extension origin the service admits. That Chromium gives
+    # this very ID to the build is checked where it loads it (tests/e2e/test_extension.py).
+    assert chrome_id(m["key"]) == CHROME_ID == "mlhdekkjkneboboingmbaenbkhfehnhh"
 
 
 def test_firefox_manifest(built: Path) -> None:
     m = manifest(built, "firefox")
     assert m["background"] == {"scripts": ["config.js", "background.js"]}
+    assert "key" not in m  # Firefox's ID is in browser_specific_settings
     gecko = m["browser_specific_settings"]["gecko"]
     assert gecko["id"] and re.match(r"^\d+\.\d+$", gecko["strict_min_version"])
     chrome = manifest(built, "chrome")

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from server.config import ConfigError, load
+from server.extension_id import CHROME_ORIGIN
 from tests.conftest import steady_window
 
 TOKEN = "s3cret-token-for-tests-0123456789"
-EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+EXTENSION = CHROME_ORIGIN
 
 
 def test_without_a_token_setting_the_api_is_open(make_app: Any) -> None:
@@ -160,3 +161,56 @@ def test_every_guarded_operation_of_the_description_asks_for_the_token(make_app:
                 assert r.status_code == 401, (method, path)
                 checked += 1
     assert checked >= 7
+
+
+# -- distinct servers: one request (or one client) must not make the service a scanner ----------
+def _scattered(n: int, start: int = 0) -> list[dict[str, Any]]:
+    """`n` accounts, each naming an address on a server of its own."""
+    return [
+        {"handle": f"scatter{i}", "name": f"Scatter {i}", "bio": f"Moi : @u{i}@srv{i}.example"}
+        for i in range(start, start + n)
+    ]
+
+
+def _servers_asked(net: Any) -> set[str]:
+    return {h for h, _ in net.control.paths if h.startswith("srv")}
+
+
+def test_one_request_contacts_a_bounded_number_of_servers(
+    make_app: Any, clean_internet: Any
+) -> None:
+    """Before: 1,000 accounts naming 1,000 servers made the service contact all of them."""
+    client = make_app(PASSERELLE_MAX_HOSTS=10, PASSERELLE_HOSTS_PER_HOUR=0).test_client()
+    r = client.post("/api/resolve", json={"accounts": _scattered(30), "networks": ["mastodon"]})
+    assert r.status_code == 200
+    asked = _servers_asked(clean_internet)
+    assert 0 < len(asked) <= 10, asked
+    results = r.get_json()["results"]
+    unchecked = [x["handle"] for x in results if x["error"]]
+    # Nothing is lost: the accounts beyond the bound say so, and asking again answers them.
+    assert len(unchecked) >= 20
+    again = [a for a in _scattered(30) if a["handle"] in unchecked][:10]
+    r = client.post("/api/resolve", json={"accounts": again, "networks": ["mastodon"]})
+    assert not [x for x in r.get_json()["results"] if x["error"]]
+
+
+def test_one_client_contacts_a_bounded_number_of_servers_an_hour(
+    make_app: Any, clean_internet: Any
+) -> None:
+    client = make_app(PASSERELLE_MAX_HOSTS=0, PASSERELLE_HOSTS_PER_HOUR=12).test_client()
+    r = client.post("/api/resolve", json={"accounts": _scattered(8), "networks": ["mastodon"]})
+    assert r.status_code == 200 and not [x for x in r.get_json()["results"] if x["error"]]
+    r = client.post("/api/resolve", json={"accounts": _scattered(8, 8), "networks": ["mastodon"]})
+    assert r.status_code == 200  # four servers were left this hour: four asked, four later
+    assert len(_servers_asked(clean_internet)) == 12
+    r = client.post("/api/resolve", json={"accounts": _scattered(2, 16), "networks": ["mastodon"]})
+    assert r.status_code == 429 and r.get_json()["error"]["code"] == "rate-limited"
+    assert 0 < int(r.headers["Retry-After"]) <= 3600
+    assert len(_servers_asked(clean_internet)) == 12
+    # Another address has its own hour.
+    r = client.post(
+        "/api/resolve",
+        json={"accounts": _scattered(2, 16), "networks": ["mastodon"]},
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+    assert r.status_code == 200

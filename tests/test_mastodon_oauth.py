@@ -57,20 +57,32 @@ def consent(url: str) -> str:
     return answer.headers["Location"]
 
 
+def collect(client: Any, state: str, key: str) -> Any:
+    r = client.post("/api/mastodon/session", json={"state": state, "key": key})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
 def test_sign_in_and_follow(client: Any, net: Internet) -> None:
     r = client.post("/api/mastodon/authorize", json={"server": HOME})
     assert r.status_code == 200, r.get_json()
-    url, state = r.get_json()["authorize_url"], r.get_json()["state"]
+    url, state, key = (r.get_json()[k] for k in ("authorize_url", "state", "key"))
     assert url.startswith(f"https://{HOME}/oauth/authorize?")
     assert parse_qs(urlsplit(url).query)["scope"] == ["read:search read:follows write:follows"]
-    assert client.get(f"/api/mastodon/session?state={state}").get_json() == {"ready": False}
+    assert key not in url  # the key never travels in an address
+    assert collect(client, state, key) == {"ready": False}
     back = urlsplit(consent(url))
     assert back.path == "/api/mastodon/callback"
+    assert key not in back.query
     page = client.get(f"{back.path}?{back.query}")
     assert page.status_code == 200 and "Connected as moi@home.social" in page.get_data(True)
-    ready = client.get(f"/api/mastodon/session?state={state}").get_json()
+    # Whoever saw the state (the server, the browser's history, a proxy's log) without the
+    # key gets nothing, and does not spoil the sign-in for its starter.
+    assert collect(client, state, "a-guess") == {"ready": False}
+    assert client.get(f"/api/mastodon/session?state={state}").status_code == 405
+    ready = collect(client, state, key)
     assert ready["ready"] and ready["acct"] == "moi@home.social"
-    assert client.get(f"/api/mastodon/session?state={state}").get_json() == {"ready": False}
+    assert collect(client, state, key) == {"ready": False}
     r = client.post(
         "/api/mastodon/follow",
         json={
@@ -118,10 +130,10 @@ def test_a_server_without_an_instance_endpoint_signs_in_at_once(client: Any, net
     net.control.add_fault(HOME, "status", path="/api/v1/instance", status=404)
     net.control.add_fault(HOME, "status", path="/api/v2/instance", status=404)
     r = client.post("/api/mastodon/authorize", json={"server": HOME})
-    url, state = r.get_json()["authorize_url"], r.get_json()["state"]
+    url, state, key = (r.get_json()[k] for k in ("authorize_url", "state", "key"))
     back = urlsplit(consent(url))
     page = client.get(f"{back.path}?{back.query}")
     assert page.status_code == 200 and "Connected as moi@home.social" in page.get_data(True)
-    assert client.get(f"/api/mastodon/session?state={state}").get_json()["ready"]
+    assert collect(client, state, key)["ready"]
     instance_asks = [p for h, p in net.control.paths if h == HOME and "/instance" in p]
     assert len(instance_asks) <= 2, instance_asks  # asked at most once each, never in a loop

@@ -60,8 +60,9 @@ class MastodonAuth:
         self.make_session = make_session
         self.timeout = timeout
         self.apps: dict[tuple[str, str], tuple[str, str]] = {}  # (server, callback) → id, secret
-        self.pending: dict[str, tuple[str, str, float]] = {}  # state → server, callback, expiry
-        self.ready: dict[str, str] = {}  # state → session id, once the user came back
+        # state → server, callback, expiry, key (the secret only the sign-in's starter holds)
+        self.pending: dict[str, tuple[str, str, float, str]] = {}
+        self.ready: dict[str, tuple[str, str]] = {}  # state → session id, key; once back
         self.sessions: dict[str, MastodonSession] = {}
         self.lock = threading.Lock()
 
@@ -110,11 +111,16 @@ class MastodonAuth:
             user_agent=USER_AGENT,
         )
 
-    def authorize_url(self, server_text: str, callback: str) -> tuple[str, str]:
-        """(URL of the server's consent page, state to wait on)."""
+    def authorize_url(self, server_text: str, callback: str) -> tuple[str, str, str]:
+        """(URL of the server's consent page, state to wait on, key to collect the session).
+
+        The state travels in addresses (the consent page's, the callback's: the user's server,
+        the browser's history and any proxy log see it); the key goes only to whoever started
+        the sign-in, in this answer's body, and without it the session cannot be collected."""
         server = home_server(server_text)
         m = self._client(server, callback)
         state = secrets.token_urlsafe(24)
+        key = secrets.token_urlsafe(24)
         try:
             url = m.auth_request_url(redirect_uris=callback, scopes=SCOPES, state=state)
         except (merr.MastodonError, requests.RequestException) as e:
@@ -125,8 +131,8 @@ class MastodonAuth:
         with self.lock:
             now = time.time()
             self.pending = {k: v for k, v in self.pending.items() if v[2] > now}
-            self.pending[state] = (server, callback, now + PENDING_TTL)
-        return url, state
+            self.pending[state] = (server, callback, now + PENDING_TTL, key)
+        return url, state, key
 
     def callback(self, state: str, code: str) -> str:
         """Exchange the code; the user's acct (user@server)."""
@@ -134,7 +140,7 @@ class MastodonAuth:
             pending = self.pending.pop(state, None)
         if pending is None or pending[2] < time.time():
             raise OAuthError("this sign-in link expired or was already used; start again")
-        server, callback, _ = pending
+        server, callback, _, key = pending
         m = self._client(server, callback)
         try:
             token = m.log_in(code=code, redirect_uri=callback, scopes=SCOPES)
@@ -152,14 +158,19 @@ class MastodonAuth:
                 server, token, acct, time.time() + SESSION_TTL
             )
             # A sign-in nobody came to collect is dropped with its session.
-            self.ready = {k: v for k, v in self.ready.items() if v in self.sessions}
-            self.ready[state] = session_id
+            self.ready = {k: v for k, v in self.ready.items() if v[0] in self.sessions}
+            self.ready[state] = (session_id, key)
         return acct
 
-    def session_for_state(self, state: str) -> str | None:
-        """The session id once the user has come back from the consent page (given once)."""
+    def session_for_state(self, state: str, key: str) -> str | None:
+        """The session id once the user has come back from the consent page, given once and
+        only with the key of the sign-in's starter (a leaked state is not enough)."""
         with self.lock:
-            return self.ready.pop(state, None)
+            ready = self.ready.get(state)
+            if ready is None or not secrets.compare_digest(ready[1].encode(), key.encode()):
+                return None
+            del self.ready[state]
+            return ready[0]
 
     def session(self, session_id: str) -> MastodonSession | None:
         with self.lock:

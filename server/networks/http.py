@@ -62,7 +62,22 @@ class Stats:
     upstream_requests: int = 0
     cache_hits: int = 0
     waited_seconds: float = 0.0
+    # Distinct hosts named by outside text (fediverse servers, website domains) this call may
+    # contact: a request must not turn the service into a scanner of thousands of servers.
+    host_budget: int | None = None
+    hosts: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def admit(self, host: str) -> bool:
+        """Whether this call may contact `host` (one it already contacted, or a new one
+        within the budget)."""
+        with self._lock:
+            if host in self.hosts:
+                return True
+            if self.host_budget is not None and len(self.hosts) >= self.host_budget:
+                return False
+            self.hosts.add(host)
+            return True
 
     def add(self, requests_: int = 0, hits: int = 0, waited: float = 0.0) -> None:
         with self._lock:
@@ -313,6 +328,9 @@ class PoliteAdapter(HTTPAdapter):
             refused = self.addresses.private(host)  # a public name may point inside
         if refused:
             raise requests.ConnectionError(f"not contacting {refused}")
+        stats = current_stats.get()
+        if host not in p.trusted and stats is not None and not stats.admit(host):
+            raise requests.ConnectionError("this request's budget of distinct servers is spent")
         gate = self.gate(host)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = p.timeout
