@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop when Bluesky's hourly write budget is spent instead of waiting for it",
     )
+    fm.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop when the server's daily follow limit (about 400) is reached instead of "
+        "waiting for the next day; the progress is saved, a rerun goes on",
+    )
     fb.add_argument("--list", help="also add them to this Bluesky list (created if missing)")
     fb.add_argument("--starter-pack", help="also make starter packs of them (150 people each)")
     return p

@@ -22,14 +22,26 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(16)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(18)]
+# Accounts found by the look-up, gone before the follow (one of them already followed).
+GONE = {
+    "gone-del.test": "deleted",
+    "gone-deact.test": "deactivated",
+    "gone-down.test": "takendown",
+    "gone-fol.test": "deactivated",
+}
 
 
 @pytest.fixture(scope="module")
 def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-x.test", "displayName": "Me", "password": PASSWORD}]
     accounts += [{"handle": h, "displayName": f"Person {h[4:6]}"} for h in PEOPLE]
-    net = devenv.start(accounts, follows=[("moi-x.test", PEOPLE[0])])
+    accounts += [{"handle": h, "displayName": f"Gone {how}"} for h, how in GONE.items()]
+    net = devenv.start(
+        accounts,
+        follows=[("moi-x.test", PEOPLE[0]), ("moi-x.test", "gone-fol.test")],
+        gone=GONE,
+    )
     try:
         yield net
     finally:
@@ -223,3 +235,33 @@ def test_bad_input_file(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
     assert p.returncode == 2 and "results[0].bluesky" in p.stderr
     p = follow(network, str(f), "--levels", "maybe")
     assert p.returncode == 2 and "--levels" in p.stderr
+
+
+def test_accounts_gone_since_the_look_up_are_neither_followed_nor_listed(
+    network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    """Before: a selected DID whose account was deleted was followed and added to the list
+    and the starter pack (a PDS writes a follow record for any DID)."""
+    here = PEOPLE[16:18]
+    f = results_file(tmp_path, network, here + list(GONE))
+    p = follow(network, str(f), "--list", "Partis", "--starter-pack", "Partis pack")
+    assert p.returncode == 0, p.stderr
+    # Counted only what was written: two follows; the one already followed is "skipped".
+    assert "followed 2, skipped 1 (already followed), failed 0" in p.stdout
+    assert "not followed 3 (no longer on the network)" in p.stdout
+    for handle in ("gone-del.test", "gone-deact.test", "gone-down.test"):
+        assert f"not followed: @{handle}: no longer on Bluesky" in p.stderr, p.stderr
+    assert "not listed: @gone-fol.test: no longer on Bluesky" in p.stderr, p.stderr
+    gone = {network.accounts[h] for h in GONE}
+    follows = subjects(network, "app.bsky.graph.follow")
+    assert {network.accounts[h] for h in here} <= set(follows)
+    new_follows = set(follows) - {network.accounts[PEOPLE[0]], network.accounts["gone-fol.test"]}
+    assert not new_follows & gone
+    lists = {r["value"]["name"]: r["uri"] for r in records(network, "app.bsky.graph.list")}
+    for name in ("Partis", "Partis pack"):
+        members = {
+            r["value"]["subject"]
+            for r in records(network, "app.bsky.graph.listitem")
+            if r["value"]["list"] == lists[name]
+        }
+        assert members == {network.accounts[h] for h in here}, name

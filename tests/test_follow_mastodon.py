@@ -164,3 +164,85 @@ def test_bad_server_option(world_net: Internet, tmp_path: Path) -> None:
         text=True,
     )
     assert p.returncode == 2 and "--server" in p.stderr
+
+
+# -- each server's limits (mastodon/mastodon app/lib/rate_limiter.rb, follow_limit_validator.rb) --
+def _daily(net: Internet, limit: int, period: float) -> None:
+    """The daily follow family, shortened: `limit` follows per `period` seconds, as Mastodon
+    counts it (windows aligned on the epoch) and says it (headers on follow answers, 429)."""
+    net.world.follow_daily = (limit, period)
+    net.world.ratelimit = (300, 300.0)  # the real 5-minute window: not the tighter one here
+    # Start at the beginning of a window, so the test knows how many follows it has.
+    import time
+
+    time.sleep(period - time.time() % period + 0.05)
+
+
+def test_daily_limit_said_then_waited_for(world_net: Internet, tmp_path: Path) -> None:
+    """Before (Mastodon.py's "pace"): 5 silent minutes after every follow once few were left,
+    then silent 5-minute retries until the day's reset."""
+    _daily(world_net, 3, 8.0)
+    wanted = [f"p{i}@piaille.fr" for i in range(5)]
+    p = run(world_net, results_file(tmp_path, wanted))
+    assert p.returncode == 0, p.stderr
+    assert "followed 5" in p.stdout
+    assert "daily follow limit reached on home.social (3 a day): continuing at " in p.stderr
+    assert set(wanted) <= world_net.world.follows["moi@home.social"]
+    assert "nearly spent" not in p.stderr  # the daily family's headers are not paced over
+
+
+def test_daily_limit_with_no_wait_stops_and_a_rerun_goes_on(
+    world_net: Internet, tmp_path: Path
+) -> None:
+    _daily(world_net, 3, 8.0)
+    wanted = [f"p{i}@piaille.fr" for i in range(5)]
+    f = results_file(tmp_path, wanted)
+    p = run(world_net, f, "--no-wait")
+    assert p.returncode == 0, p.stderr
+    assert "followed 3, skipped 0 (already followed), failed 0, still to do 2" in p.stdout
+    assert "daily follow limit reached on home.social (3 a day): run the same command" in p.stdout
+    assert len(world_net.world.follows["moi@home.social"] & set(wanted)) == 3
+    p = run(world_net, f)  # waits for the next window, then follows the two left
+    assert p.returncode == 0, p.stderr
+    assert "followed 5" in p.stdout
+    assert set(wanted) <= world_net.world.follows["moi@home.social"]
+
+
+def test_plan_and_every_account_not_followed_named(world_net: Internet, tmp_path: Path) -> None:
+    """The total follow limit (7,500) is said before starting, and each account not followed
+    is named with the server's reason."""
+    me = world_net.world.servers[HOME]["accounts"]["moi"]
+    me["following_count"], me["followers_count"] = 7498, 40  # ami@mas.to makes 7,499
+    wanted = ["p0@piaille.fr", "p1@piaille.fr", "ghost@mas.to"]
+    p = run(world_net, results_file(tmp_path, wanted))
+    assert p.returncode == 0, p.stderr
+    assert "at most 7,500 accounts" in p.stderr and "so 1 of these 3 can be followed" in p.stderr
+    assert "not followed: ghost@mas.to: not found from your server" in p.stderr
+    assert (
+        # Mastodon's own words: at 7,500 its limit becomes 1.1 × followers (44).
+        "not followed: p1@piaille.fr: follow refused: Validation failed: You cannot follow more "
+        "than 44 people" in p.stderr
+    ), p.stderr
+    assert "followed 1, skipped 0 (already followed), failed 2" in p.stdout
+
+
+# What to say before following (input → the lines' gist), by hand.
+PLANS = [
+    ((10, 0, 0), []),
+    ((400, 100, 10), []),
+    ((401, 0, 0), ["about 2 days"]),
+    ((1200, 0, 0), ["about 3 days", "Import and export"]),
+    ((20, 7495, 10), ["so 5 of these 20 can be followed"]),
+    ((500, 8000, 10000), ["about 2 days"]),
+    ((4000, 8000, 10000), ["at most 11,000 accounts", "so 3,000 of these 4,000", "about 8 days"]),
+    ((5, 9000, 100), ["so 0 of these 5 can be followed"]),
+]
+
+
+@pytest.mark.parametrize(("args", "gist"), PLANS)
+def test_plan_table(args: tuple[int, int, int], gist: list[str]) -> None:
+    from server.follow.limits import plan
+
+    said = " | ".join(plan(*args))
+    assert all(g in said for g in gist), said
+    assert bool(said) == bool(gist)

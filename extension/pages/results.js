@@ -216,7 +216,10 @@ function updateAnnouncement() {
 // The line that tells how a follow job goes.
 function showJobText(status, job) {
   const c = job.counts || { followed: 0, skipped: 0, failed: 0, pending: 0 };
-  if (job.status === 'done') status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
+  if (job.status === 'done') {
+    status.textContent = t('followDone', [fmt(c.followed), fmt(c.skipped), fmt(c.failed)]);
+    if (c.unavailable) status.textContent += ' ' + t('followGone', [fmt(c.unavailable)]);
+  }
   else if (job.status === 'stopped') status.textContent = t('followStopped', [job.message || '']);
   else status.textContent = t('followProgress', [fmt(c.followed), fmt(c.skipped), fmt(c.failed), fmt(c.pending), job.message || '']);
   status.dataset.status = job.status;
@@ -247,7 +250,8 @@ function showOutcomes(net, outcome) {
       badge = h('div', { class: 'handle', 'data-testid': 'follow-outcome' });
       cell.append(badge);
     }
-    badge.textContent = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge' }[o.status] || 'followFailedBadge');
+    badge.textContent = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge', unavailable: 'goneBadge' }[o.status] || 'followFailedBadge');
+    badge.dataset.status = o.status;
   }
 }
 

@@ -28,6 +28,8 @@ MAX_WRITES = 200  # applyWrites accepts at most 200 operations
 LIST_NAME_MAX = 64  # app.bsky.graph.list#name maxLength
 PACK_NAME_MAX = 50  # app.bsky.graph.starterpack#name maxGraphemes
 PACK_MEMBERS_MAX = 150  # what the Bluesky app lets a starter pack hold
+PROFILES_MAX = 25  # app.bsky.actor.getProfiles#actors maxLength
+GONE = "no longer on Bluesky (deleted, deactivated or suspended since the look-up)"
 
 
 class SignInError(Exception):
@@ -97,6 +99,21 @@ class BlueskyWriter:
         return {
             str(v.get("subject")) for _, v in self.records(LIST_ITEM) if v.get("list") == list_uri
         }
+
+    def existing(self, dids: list[str]) -> set[str]:
+        """Of `dids`, those Bluesky still shows: `app.bsky.actor.getProfiles` (25 at a time,
+        through the PDS to its AppView) leaves out accounts deleted, deactivated or taken down
+        since the look-up, which must then be neither followed nor put in a list."""
+        shown: set[str] = set()
+        for i in range(0, len(dids), PROFILES_MAX):
+            try:
+                page = self.client.app.bsky.actor.get_profiles(
+                    params={"actors": dids[i : i + PROFILES_MAX]}
+                )
+            except atproto_errors.AtProtocolError as e:
+                raise _unavailable(e, "getProfiles") from e
+            shown |= {str(p.did) for p in page.profiles}
+        return shown
 
     def find_pack(self, name: str) -> str | None:
         for uri, v in self.records(STARTER_PACK):

@@ -35,6 +35,8 @@ def summary(state: RunState, extra: str = "") -> str:
         f"followed {c['followed']:,}, skipped {c['skipped']:,} (already followed), "
         f"failed {c['failed']:,}"
     )
+    if c["unavailable"]:
+        line += f", not followed {c['unavailable']:,} (no longer on the network)"
     if c["pending"]:
         line += f", still to do {c['pending']:,}"
     return line + (f"; {extra}" if extra else "")

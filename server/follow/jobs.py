@@ -79,7 +79,8 @@ class _Job:
 
     def report(self, line: str) -> None:
         self.message = line
-        self.status = "waiting" if line.startswith("write budget spent") else "running"
+        waits = ("write budget spent", "daily follow limit reached", "waiting for")
+        self.status = "waiting" if line.startswith(waits) else "running"
         self.log = [*self.log[-49:], line]
 
 

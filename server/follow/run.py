@@ -12,6 +12,7 @@ from ..networks.http import UpstreamUnavailable
 from .bluesky import (
     CURATE,
     FOLLOW,
+    GONE,
     LIST_ITEM,
     LIST_NAME_MAX,
     PACK_MEMBERS_MAX,
@@ -88,18 +89,33 @@ class Runner:
         total = len(todo)
         if total:
             self.report(f"following {total:,} accounts ({self.eta(total)} at this budget)")
-        done = 0
+        followed = 0
         while todo:
             chunk = todo[: self._room(min(BATCH, len(todo)))]
-            self.writer.create(FOLLOW, self.writer.follow_values(chunk))
-            for ident in chunk:
-                self.state.mark(ident, "followed")
-            self._created(len(chunk))
-            done += len(chunk)
             todo = todo[len(chunk) :]
-            self.report(
-                f"followed {done:,} / {total:,}" + (f"; {self.eta(len(todo))} left" if todo else "")
-            )
+            alive = self._still_there(chunk)
+            if alive:
+                self.writer.create(FOLLOW, self.writer.follow_values(alive))
+                for ident in alive:
+                    self.state.mark(ident, "followed")
+                self._created(len(alive))  # only what was written counts, and is spent
+            self.state.save()
+            followed += len(alive)
+            left = f"; {len(todo):,} to go, {self.eta(len(todo))}" if todo else ""
+            self.report(f"followed {followed:,} of {total:,}{left}")
+
+    def _still_there(self, dids: list[str], listing: bool = False) -> list[str]:
+        """Those of `dids` Bluesky still shows, checked just before writing. The others are
+        said and left out: marked `unavailable` when about to be followed; when about to be
+        listed (someone followed before who has left since), only kept out of the list."""
+        shown = self.writer.existing(dids)
+        for ident in dids:
+            if ident not in shown:
+                handle = self.state.targets[ident].get("handle") or ident
+                self.report(f"not {'listed' if listing else 'followed'}: @{handle}: {GONE}")
+                if not listing:
+                    self.state.mark(ident, "unavailable", GONE)
+        return [d for d in dids if d in shown]
 
     # -- lists and starter packs ---------------------------------------------------------------
     def _ensure_list(self, name: str, purpose: str, description: str) -> str:
@@ -117,6 +133,8 @@ class Runner:
     def _fill(self, list_uri: str, dids: list[str], label: str) -> None:
         present = self.writer.list_members(list_uri)
         todo = [d for d in dids if d not in present]
+        if todo:  # someone already followed may have left since: never listed
+            todo = self._still_there(todo, listing=True)
         done = 0
         while todo:
             chunk = todo[: self._room(min(BATCH, len(todo)))]

@@ -49,7 +49,7 @@ class RunState:
             entry.pop("error", None)
 
     def counts(self) -> dict[str, int]:
-        out = {"followed": 0, "skipped": 0, "failed": 0, "pending": 0}
+        out = {"followed": 0, "skipped": 0, "unavailable": 0, "failed": 0, "pending": 0}
         for entry in self.targets.values():
             out[entry["status"]] = out.get(entry["status"], 0) + 1
         return out

@@ -86,11 +86,15 @@ class AtprotoNetwork:
 
 
 def start(
-    accounts: list[dict[str, str]], timeout: float = 120, follows: list[tuple[str, str]] = ()
+    accounts: list[dict[str, str]],
+    timeout: float = 120,
+    follows: list[tuple[str, str]] = (),
+    gone: dict[str, str] | None = None,
 ) -> AtprotoNetwork:
     """Start PostgreSQL, Redis and the network; seed `accounts` ({handle, displayName?,
-    description?, password?}) and `follows` (handle → handle). Raises DevEnvUnavailable with
-    the reason when it cannot."""
+    description?, password?}) and `follows` (handle → handle); then make the accounts of `gone`
+    (handle → `deleted`, `deactivated` or `takendown`) go. Raises DevEnvUnavailable with the
+    reason when it cannot."""
     if not READY.exists() or not NODE.exists():
         raise DevEnvUnavailable(
             "the local AT Protocol network is not installed: run "
@@ -161,7 +165,9 @@ def start(
                 [
                     str(NODE),
                     str(HERE / "network.mjs"),
-                    json.dumps({"accounts": accounts, "follows": list(follows)}),
+                    json.dumps(
+                        {"accounts": accounts, "follows": list(follows), "gone": gone or {}}
+                    ),
                 ],
                 cwd=HERE,
                 env=env,

@@ -1,6 +1,7 @@
 // Starts a real local AT Protocol network (@atproto/dev-env's TestNetwork: PLC directory, PDS,
 // AppView backed by PostgreSQL and Redis), seeds the accounts given as JSON on argv[2], prints
-// one JSON line with the URLs and DIDs, then runs until its standard input closes.
+// one JSON line with the URLs and DIDs, then runs until its standard input closes. `gone`
+// (handle → deleted | deactivated | takendown) removes accounts after seeding.
 // Needs DB_POSTGRES_URL and REDIS_HOST (set by tests/devenv.py).
 import { TestNetwork } from '@atproto/dev-env'
 
@@ -28,6 +29,24 @@ for (const a of seed.accounts) {
 for (const [from, to] of seed.follows || []) {
   await sc.follow(sc.dids[from.split('.')[0]] || accounts.find((a) => a.handle === from).did,
     accounts.find((a) => a.handle === to).did)
+}
+// Accounts that are gone since the look-up: deleted, deactivated by their owner, or taken down
+// by the PDS's administrator (as a moderation action would).
+const admin = { headers: network.pds.adminAuthHeaders(), encoding: 'application/json' }
+for (const [handle, how] of Object.entries(seed.gone || {})) {
+  const did = accounts.find((a) => a.handle === handle).did
+  if (how === 'deleted') {
+    await sc.agent.com.atproto.admin.deleteAccount({ did }, admin)
+  } else if (how === 'takendown') {
+    await sc.agent.com.atproto.admin.updateSubjectStatus({
+      subject: { $type: 'com.atproto.admin.defs#repoRef', did },
+      takedown: { applied: true, ref: 'passerelle-test' },
+    }, admin)
+  } else if (how === 'deactivated') {
+    await sc.agent.com.atproto.server.deactivateAccount({}, { headers: sc.getHeaders(did), encoding: 'application/json' })
+  } else {
+    throw new Error(`unknown way to be gone: ${how}`)
+  }
 }
 await network.processAll()
 process.stdout.write(JSON.stringify({

@@ -216,6 +216,10 @@ class World:
         self.windows: dict[str, tuple[float, int]] = {}
         self.lock = threading.Lock()
         self.follows: dict[str, set[str]] = {}  # signed-in acct → accts it follows
+        # Mastodon's follow family (mastodon/mastodon app/lib/rate_limiter.rb): 400 follows an
+        # account per 24 h, windows aligned on the epoch; (limit, period) or None.
+        self.follow_daily: tuple[int, float] | None = None
+        self.follow_counts: dict[tuple[str, int], int] = {}
 
 
 def _prefixed(world: World, word: str) -> set[int]:
@@ -505,7 +509,12 @@ class FediServer:
         follows = self.w.follows.setdefault(f"{me}@{home}", set())
         rl = self.mastodon_ratelimit()
         if path == "/api/v1/accounts/verify_credentials":
-            return _json(self._entity_as_seen(home, home, server["accounts"][me]), headers=rl)
+            entity = self._entity_as_seen(home, home, server["accounts"][me])
+            entity["following_count"] = server["accounts"][me].get("following_count", 0) + len(
+                follows
+            )
+            entity["followers_count"] = server["accounts"][me].get("followers_count", 0)
+            return _json(entity, headers=rl)
         if path == "/api/v2/search":
             q = request.args.get("q", "")
             found = self._find(q) if request.args.get("resolve") in ("true", "True", "1") else None
@@ -519,8 +528,53 @@ class FediServer:
         account_id = path.split("/")[4]
         if request.method != "POST" or account_id not in self.w.ids:
             return _json({"error": "Record not found"}, 404, headers=rl)
-        follows.add(self.w.ids[account_id])
+        target = self.w.ids[account_id]
+        if target not in follows:
+            # FollowLimitValidator (app/validators/follow_limit_validator.rb): 7,500, then 1.1
+            # × followers; a RecordInvalid, which Api::BaseController answers 422.
+            mine = server["accounts"][me]
+            following = mine.get("following_count", 0) + len(follows)
+            limit = 7500 if following < 7500 else mine.get("followers_count", 0) * 1.1
+            if following >= limit:
+                return _json(
+                    {"error": f"Validation failed: You cannot follow more than {limit:g} people"},
+                    422,
+                    headers=rl,
+                )
+            daily = self.follow_family(f"{me}@{home}")
+            if daily is not None:
+                if daily["X-RateLimit-Remaining"] == "-1":  # RateLimitExceededError → 429
+                    daily["X-RateLimit-Remaining"] = "0"
+                    return _json({"error": "Too many requests"}, 429, headers=daily)
+                # RateLimitHeaders#override_rate_limit_headers: the follow family's headers,
+                # unless the general window has fewer requests left.
+                if int(daily["X-RateLimit-Remaining"]) <= int(rl["X-RateLimit-Remaining"]):
+                    rl = daily
+        follows.add(target)
         return _json(self.relationship(account_id, True), headers=rl)
+
+    def follow_family(self, acct: str) -> dict[str, str] | None:
+        """Counts one follow against the daily family; its headers (Remaining -1: refused)."""
+        if self.w.follow_daily is None:
+            return None
+        limit, period = self.w.follow_daily
+        now = time.time()
+        window = int(now // period)
+        with self.w.lock:
+            used = self.w.follow_counts.get((acct, window), 0)
+            if used < limit:
+                used += 1
+                self.w.follow_counts[(acct, window)] = used
+                left = limit - used
+            else:
+                left = -1
+        end = (window + 1) * period
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end))
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(left),
+            "X-RateLimit-Reset": f"{stamp}.{int(end % 1 * 1e6):06d}Z",
+        }
 
     # -- OAuth, as Mastodon does it: app registration, consent page, code, token ----------
     def oauth(self, host: str, server: dict[str, Any], path: str) -> Response:
