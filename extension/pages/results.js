@@ -3,6 +3,7 @@
 // Everything from X or the networks is inserted as text (see `h` in common.js).
 'use strict';
 
+const MASTODON_DAILY_FOLLOWS = 400; // mastodon/mastodon app/lib/rate_limiter.rb
 const PRESELECTED = new Set(['confirmed', 'likely']);
 const params = new URLSearchParams(location.search);
 const state = {
@@ -165,7 +166,14 @@ function showSelected() {
     t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
   document.getElementById('bsky-follow').textContent = t('followSelected', [fmt(state.selected.bluesky.size)]);
   document.getElementById('masto-follow').textContent = t('mastoFollowSelected', [fmt(state.selected.mastodon.size)]);
+  // Mastodon's daily follow limit (about 400; mastodon/mastodon app/lib/rate_limiter.rb): said
+  // before starting, with the days it takes and the import file as the other road.
+  const plan = document.getElementById('masto-plan');
+  const n = state.selected.mastodon.size;
+  plan.hidden = n <= MASTODON_DAILY_FOLLOWS;
+  if (!plan.hidden) plan.textContent = t('mastoDailyPlan', [fmt(n), fmt(Math.ceil(n / MASTODON_DAILY_FOLLOWS))]);
 }
+
 
 async function followOnMastodon() {
   const targets = state.rows

@@ -141,3 +141,7 @@ def test_results_page_with_5000_rows(playwright: Any, extension_dir: Any) -> Non
         expect(results.get_by_test_id("selected")).to_have_text(
             "1,667 selected on Bluesky · 1,000 selected on the fediverse"
         )
+        # Beyond Mastodon's 400 follows a day, the plan is said before starting.
+        expect(results.get_by_test_id("masto-plan")).to_contain_text(
+            "these 1,000 take about 3 days"
+        )
