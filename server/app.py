@@ -46,7 +46,7 @@ def create_app(
     app.extensions["passerelle.settings"] = settings
     app.extensions["passerelle.cache"] = cache
     app.extensions["passerelle.resolver"] = resolver
-    app.extensions["passerelle.jobs"] = Jobs(settings)
+    app.extensions["passerelle.jobs"] = Jobs(settings, cache=cache)
     CORS(
         app,
         resources={r"/api/*": {"origins": EXTENSION_ORIGINS + list(settings.allowed_origins)}},

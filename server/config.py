@@ -114,6 +114,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "another host are refused; default the address `passerelle serve` listens on (bound to "
         "every interface, it then answers any host and sends people back to the one they used)",
     ),
+    "PASSERELLE_SECRET_KEY": (
+        "",
+        "seals the follow sign-ins the workers share through the cache; set the same value on "
+        "every machine that shares one Redis (keep it out of files; default a key `passerelle "
+        "serve` draws at start, in memory)",
+    ),
     "PASSERELLE_CONFIG": (
         "",
         "path of an instance file (TOML) that may set any of these keys; "
@@ -146,6 +152,7 @@ class Settings:
     request_timeout: float = 30.0
     max_hosts: int = 500
     hosts_per_hour: int = 5000
+    secret_key: str = field(default="", repr=False)
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -268,6 +275,7 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         trusted_proxies=_number(raw, "PASSERELLE_TRUSTED_PROXIES", int, 0, 10),
         max_hosts=_number(raw, "PASSERELLE_MAX_HOSTS", int, 0, 1_000_000),
         hosts_per_hour=_number(raw, "PASSERELLE_HOSTS_PER_HOUR", int, 0, 100_000_000),
+        secret_key=raw["PASSERELLE_SECRET_KEY"].strip(),
         public_url=_url(raw, "PASSERELLE_PUBLIC_URL")
         if raw["PASSERELLE_PUBLIC_URL"].strip()
         else "",

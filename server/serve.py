@@ -6,6 +6,8 @@ every look-up, so workers and machines can be added behind any load balancer.
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,10 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
     from .worker import BufferingThreadWorker
 
     BufferingThreadWorker.read_timeout = load().request_timeout
+    # The workers share follow sign-ins sealed with one key: drawn here, before they fork, and
+    # handed to them in memory (their environment), never written anywhere.
+    if not os.environ.get("PASSERELLE_SECRET_KEY", "").strip():
+        os.environ["PASSERELLE_SECRET_KEY"] = secrets.token_urlsafe(32)
     url = f"http://{host}:{port}"
     dist = extension_dir()
     print(f"Passerelle {__version__} serving on {url}", flush=True)
@@ -50,11 +56,12 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         print(f"Extension: {dist / 'chrome'} (Chrome), {dist / 'firefox'} (Firefox)", flush=True)
     else:
         print(f"Extension not built yet: python build_extension.py --server-url {url}", flush=True)
-    if workers > 1:
-        # Look-ups are shared through the cache; a follow sign-in lives in one worker's memory.
+    if workers > 1 and load().cache_url.strip().lower() == "none":
+        # Sign-ins and live jobs are shared through the cache: without one, each worker has
+        # its own, and a poll may reach a worker that does not know the job.
         print(
-            f"{workers} workers: following from the results page needs sticky sessions "
-            "(or one worker); look-ups need nothing",
+            f"{workers} workers without a cache (PASSERELLE_CACHE_URL=none): following from the "
+            "results page needs sticky sessions (or one worker); look-ups need nothing",
             flush=True,
         )
     options = {

@@ -110,7 +110,13 @@ def test_follow_job(make: Any, network: devenv.AtprotoNetwork, tmp_path: Path) -
     )
     assert r.status_code == 202 and r.get_json()["job"] == job
     status = wait_done(client, job)
-    assert status["counts"] == {"followed": 6, "skipped": 0, "failed": 0, "pending": 0}
+    assert status["counts"] == {
+        "followed": 6,
+        "skipped": 0,
+        "unavailable": 0,
+        "failed": 0,
+        "pending": 0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,15 @@ class BlueskyWriter:
         self.did = str(session.did)
         return self.did
 
+    def resume(self, session_string: str, did: str) -> bool:
+        """Signs in with a session another worker made (no password): whether it held."""
+        try:
+            self.client.login(session_string=session_string, fetch_bsky_profile=False)
+        except (atproto_errors.AtProtocolError, ValueError):
+            return False
+        self.did = did
+        return bool(self.did)
+
     # -- reading the repository ----------------------------------------------------------------
     def records(self, collection: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every record of a collection in the signed-in repository: (uri, value)."""

@@ -1,9 +1,11 @@
 """Follow jobs run by the service for the extension's results page.
 
-Sign-in gives a session token; the atproto session lives only in this process's memory and
-expires (the app password is used once and never kept). A job's progress is saved without
-credentials under the service's state folder, so after a restart the user signs in again and
-the same job resumes where it stopped.
+Sign-in gives a session token; the atproto session is kept sealed where every worker of the
+service sees it (shared.py), and expires (the app password is used once and never kept). A
+job's progress is saved without credentials under the service's state folder, and its live
+status (refreshed every few seconds while it runs) is shared the same way, so any worker
+answers a poll; after a restart the user signs in again and the same job resumes where it
+stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..cache import Cache, NullCache
 from ..config import Settings
 from ..networks.http import UpstreamUnavailable, session_for
 from .bluesky import BlueskyWriter
@@ -28,9 +31,12 @@ from .mastodon import client as mastodon_client
 from .mastodon_oauth import MastodonAuth, MastodonSession
 from .plan import Target
 from .run import BudgetExhausted, Runner
+from .shared import Shared
 from .state import RunState
 
 SESSION_TTL = 2 * 3600
+LIVE_TTL = 60.0  # a live job's shared status outlives its last heartbeat by this much
+HEARTBEAT = 10.0
 # A job's saved progress is kept this long after its last change (to resume it, or to show how
 # it ended); a temporary file a crash left behind, an hour.
 JOB_FILE_TTL = 30 * 24 * 3600
@@ -77,21 +83,37 @@ class _Job:
     log: list[str] = field(default_factory=list)
     thread: threading.Thread | None = None
 
+    publish: Callable[[_Job], None] | None = None
+
     def report(self, line: str) -> None:
         self.message = line
         waits = ("write budget spent", "daily follow limit reached", "waiting for")
         self.status = "waiting" if line.startswith(waits) else "running"
         self.log = [*self.log[-49:], line]
+        if self.publish is not None:
+            self.publish(self)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
 
 
 class Jobs:
-    def __init__(self, settings: Settings, folder: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, folder: Path | None = None, cache: Cache | None = None
+    ) -> None:
         self.settings = settings
         self.folder = folder or state_folder()
+        self.shared = Shared(
+            cache if cache is not None else NullCache(),
+            settings.secret_key or secrets.token_urlsafe(32),
+        )
         self.sessions: dict[str, tuple[BlueskyWriter, float]] = {}
         self.jobs: dict[str, _Job] = {}
         self.lock = threading.Lock()
-        self.mastodon = MastodonAuth(self._session, settings.timeout)
+        self.published: dict[str, float] = {}
+        self.mastodon = MastodonAuth(self._session, settings.timeout, self.shared)
+        self.heart: threading.Thread | None = None
         sweep(self.folder)
 
     def _session(self) -> Any:
@@ -102,26 +124,83 @@ class Jobs:
         writer = BlueskyWriter(self._session(), self.settings.bsky_pds, self.settings.timeout)
         did = writer.sign_in(handle, app_password)
         token = secrets.token_urlsafe(24)
+        self._keep_session(token, writer)
         with self.lock:
             now = time.time()
             self.sessions = {k: v for k, v in self.sessions.items() if v[1] > now}
             self.sessions[token] = (writer, now + SESSION_TTL)
         return token, did
 
+    def _keep_session(self, token: str, writer: BlueskyWriter) -> None:
+        """Shares the atproto session (sealed), and again each time the SDK refreshes it."""
+        expires = time.time() + SESSION_TTL
+
+        def keep(*_: Any) -> None:
+            left = expires - time.time()
+            if left > 0:
+                self.shared.put(
+                    "bsky-session",
+                    token,
+                    {"session": writer.client.export_session_string(), "did": writer.did},
+                    left,
+                    secret=True,
+                )
+
+        keep()
+        writer.client.on_session_change(keep)
+
     def writer(self, token: str) -> BlueskyWriter | None:
         with self.lock:
             found = self.sessions.get(token)
-        return found[0] if found and found[1] > time.time() else None
+        if found and found[1] > time.time():
+            return found[0]
+        kept = self.shared.get("bsky-session", token)  # signed in through another worker
+        if not isinstance(kept, dict) or not kept.get("session"):
+            return None
+        writer = BlueskyWriter(self._session(), self.settings.bsky_pds, self.settings.timeout)
+        if not writer.resume(str(kept["session"]), str(kept.get("did") or "")):
+            return None
+        self._keep_session(token, writer)
+        with self.lock:
+            self.sessions[token] = (writer, time.time() + SESSION_TTL)
+        return writer
+
+    # -- live status, shared ------------------------------------------------------------------
+    def _publish(self, job: _Job, force: bool = False) -> None:
+        """The job's status where every worker sees it (at most once a second, unless
+        `force`), with a time to live its heartbeat renews."""
+        now = time.monotonic()
+        if not force and now - self.published.get(job.id, 0.0) < 1.0:
+            return
+        self.published[job.id] = now
+        ttl = LIVE_TTL if job.alive or job.status in ("running", "waiting") else JOB_FILE_TTL
+        self.shared.put("job", job.id, self._view(job.id, job.state, job.status, job.message), ttl)
+
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT)
+            with self.lock:
+                live = [j for j in self.jobs.values() if j.alive]
+            for job in live:
+                self._publish(job, force=True)
 
     def _prepare(
         self, job_id: str | None, network: str, account: str, targets: list[Target]
     ) -> tuple[str, _Job | None]:
-        """The job's saved state joined by these targets; no job when it is already running."""
+        """The job's saved state joined by these targets; no job when it is already running
+        (here, or in another worker)."""
         job_id = job_id or secrets.token_hex(8)
         with self.lock:
             running = self.jobs.get(job_id)
-            if running and running.thread and running.thread.is_alive():
+            if running and running.alive:
                 return job_id, None
+        elsewhere = self.shared.get("job", job_id)
+        if (
+            running is None
+            and isinstance(elsewhere, dict)
+            and elsewhere.get("status") in ("running", "waiting")
+        ):
+            return job_id, None
         state = RunState.load(self.folder / f"{job_id}.json", network)
         if state.account and state.account != account:
             raise PermissionError("this job belongs to another account")
@@ -145,11 +224,17 @@ class Jobs:
                 job.status, job.message = "done", "done"
             finally:
                 job.state.save()
+                self._publish(job, force=True)
 
         job.thread = threading.Thread(target=run, name=f"follow-{job.id}", daemon=True)
+        job.publish = self._publish
         with self.lock:
             self.jobs[job.id] = job
+            if self.heart is None:
+                self.heart = threading.Thread(target=self._heartbeat, name="heart", daemon=True)
+                self.heart.start()
         job.thread.start()
+        self._publish(job, force=True)
         return job.id
 
     def start(
@@ -196,18 +281,25 @@ class Jobs:
     def status(self, job_id: str) -> dict[str, Any] | None:
         with self.lock:
             job = self.jobs.get(job_id)
-        if job is None:
-            path = self.folder / f"{job_id}.json"
-            if not path.exists():
-                return None
-            try:
-                network = json.loads(path.read_text(encoding="utf-8")).get("network", "bluesky")
-            except ValueError:
-                return None
-            state = RunState.load(path, network)
-            status, message = "stopped", "the service restarted: sign in again to resume"
-        else:
-            state, status, message = job.state, job.status, job.message
+        if job is not None:
+            return self._view(job_id, job.state, job.status, job.message)
+        live = self.shared.get("job", job_id)  # run by another worker (or machine)
+        if isinstance(live, dict) and live.get("id") == job_id:
+            return live
+        path = self.folder / f"{job_id}.json"
+        if not path.exists():
+            return None
+        try:
+            network = json.loads(path.read_text(encoding="utf-8")).get("network", "bluesky")
+        except ValueError:
+            return None
+        state = RunState.load(path, network)
+        return self._view(
+            job_id, state, "stopped", "the service restarted: sign in again to resume"
+        )
+
+    @staticmethod
+    def _view(job_id: str, state: RunState, status: str, message: str) -> dict[str, Any]:
         return {
             "id": job_id,
             "network": state.network,

@@ -2,7 +2,9 @@
 
 The service registers itself as an app on the user's server with Mastodon.py (once per server
 and process), sends the user to the server's own consent page, and exchanges the code it gets
-back for an access token. Tokens and app secrets live only in memory, with an expiry.
+back for an access token. Tokens, app secrets and sign-ins under way are kept sealed where every
+worker of the service sees them (shared.py), never on disk in the clear, and expire: the
+consent page's answer may reach another worker than the one that sent the user there.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from mastodon import errors as merr
 
 from ..networks.http import USER_AGENT
 from .mastodon import ASSUMED_VERSION, home_server
+from .shared import Shared
 
 SCOPES = ["read:search", "read:follows", "write:follows"]
 PENDING_TTL = 15 * 60
 SESSION_TTL = 2 * 3600
-MAX_APPS = 1000  # registrations remembered (one per server), oldest forgotten first
+MAX_APPS = 1000  # registrations remembered in memory (one per server), oldest forgotten first
+APP_TTL = 30 * 24 * 3600  # a registration shared with the other workers
 
 
 class OAuthError(Exception):
@@ -56,19 +60,27 @@ class MastodonSession:
 
 
 class MastodonAuth:
-    def __init__(self, make_session: Callable[[], requests.Session], timeout: float) -> None:
+    def __init__(
+        self,
+        make_session: Callable[[], requests.Session],
+        timeout: float,
+        shared: Shared | None = None,
+    ) -> None:
+        from ..cache import NullCache
+
         self.make_session = make_session
         self.timeout = timeout
+        self.shared = shared or Shared(NullCache(), secrets.token_urlsafe(32))
         self.apps: dict[tuple[str, str], tuple[str, str]] = {}  # (server, callback) → id, secret
-        # state → server, callback, expiry, key (the secret only the sign-in's starter holds)
-        self.pending: dict[str, tuple[str, str, float, str]] = {}
-        self.ready: dict[str, tuple[str, str]] = {}  # state → session id, key; once back
-        self.sessions: dict[str, MastodonSession] = {}
         self.lock = threading.Lock()
 
     def _app(self, server: str, callback: str) -> tuple[str, str]:
         with self.lock:
             app = self.apps.get((server, callback))
+        if app is None:
+            kept = self.shared.get("masto-app", f"{server} {callback}")
+            if isinstance(kept, list) and len(kept) == 2:
+                app = (str(kept[0]), str(kept[1]))
         if app is None:
             try:
                 app = Mastodon.create_app(
@@ -89,10 +101,11 @@ class MastodonAuth:
                     f"{host} did not let Passerelle register: is it a Mastodon-compatible "
                     f"server? ({type(e).__name__})"
                 ) from e
-            with self.lock:
-                if len(self.apps) >= MAX_APPS:  # memory stays bounded whatever clients ask
-                    self.apps.pop(next(iter(self.apps)))
-                self.apps[(server, callback)] = app
+            self.shared.put("masto-app", f"{server} {callback}", list(app), APP_TTL, secret=True)
+        with self.lock:
+            if len(self.apps) >= MAX_APPS:  # memory stays bounded whatever clients ask
+                self.apps.pop(next(iter(self.apps)))
+            self.apps[(server, callback)] = app
         return app
 
     def _client(self, server: str, callback: str) -> Mastodon:
@@ -128,19 +141,18 @@ class MastodonAuth:
                 f"{urlsplit(server).hostname}: {type(e).__name__}",
                 unreachable=isinstance(e, _UNREACHABLE),
             ) from e
-        with self.lock:
-            now = time.time()
-            self.pending = {k: v for k, v in self.pending.items() if v[2] > now}
-            self.pending[state] = (server, callback, now + PENDING_TTL, key)
+        self.shared.put(
+            "masto-pending", state, [server, callback, key], PENDING_TTL, secret=True
+        )
         return url, state, key
 
     def callback(self, state: str, code: str) -> str:
         """Exchange the code; the user's acct (user@server)."""
-        with self.lock:
-            pending = self.pending.pop(state, None)
-        if pending is None or pending[2] < time.time():
+        pending = self.shared.get("masto-pending", state)
+        self.shared.drop("masto-pending", state)  # single use
+        if not isinstance(pending, list) or len(pending) != 3:
             raise OAuthError("this sign-in link expired or was already used; start again")
-        server, callback, _, key = pending
+        server, callback, key = (str(x) for x in pending)
         m = self._client(server, callback)
         try:
             token = m.log_in(code=code, redirect_uri=callback, scopes=SCOPES)
@@ -151,28 +163,28 @@ class MastodonAuth:
             ) from e
         acct = f"{me['acct']}@{urlsplit(server).hostname}".lower()
         session_id = secrets.token_urlsafe(24)
-        with self.lock:
-            now = time.time()
-            self.sessions = {k: v for k, v in self.sessions.items() if v.expires > now}
-            self.sessions[session_id] = MastodonSession(
-                server, token, acct, time.time() + SESSION_TTL
-            )
-            # A sign-in nobody came to collect is dropped with its session.
-            self.ready = {k: v for k, v in self.ready.items() if v[0] in self.sessions}
-            self.ready[state] = (session_id, key)
+        expires = time.time() + SESSION_TTL
+        self.shared.put(
+            "masto-session", session_id, [server, token, acct, expires], SESSION_TTL, secret=True
+        )
+        # A sign-in nobody comes to collect expires with its session.
+        self.shared.put("masto-ready", state, [session_id, key], SESSION_TTL, secret=True)
         return acct
 
     def session_for_state(self, state: str, key: str) -> str | None:
         """The session id once the user has come back from the consent page, given once and
         only with the key of the sign-in's starter (a leaked state is not enough)."""
-        with self.lock:
-            ready = self.ready.get(state)
-            if ready is None or not secrets.compare_digest(ready[1].encode(), key.encode()):
-                return None
-            del self.ready[state]
-            return ready[0]
+        ready = self.shared.get("masto-ready", state)
+        if not isinstance(ready, list) or len(ready) != 2:
+            return None
+        if not secrets.compare_digest(str(ready[1]).encode(), key.encode()):
+            return None
+        self.shared.drop("masto-ready", state)  # given once
+        return str(ready[0])
 
     def session(self, session_id: str) -> MastodonSession | None:
-        with self.lock:
-            s = self.sessions.get(session_id)
-        return s if s and s.expires > time.time() else None
+        kept = self.shared.get("masto-session", session_id)
+        if not isinstance(kept, list) or len(kept) != 4:
+            return None
+        s = MastodonSession(str(kept[0]), str(kept[1]), str(kept[2]), float(kept[3]))
+        return s if s.expires > time.time() else None
