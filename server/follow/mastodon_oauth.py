@@ -141,9 +141,7 @@ class MastodonAuth:
                 f"{urlsplit(server).hostname}: {type(e).__name__}",
                 unreachable=isinstance(e, _UNREACHABLE),
             ) from e
-        self.shared.put(
-            "masto-pending", state, [server, callback, key], PENDING_TTL, secret=True
-        )
+        self.shared.put("masto-pending", state, [server, callback, key], PENDING_TTL, secret=True)
         return url, state, key
 
     def callback(self, state: str, code: str) -> str:
