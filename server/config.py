@@ -39,7 +39,18 @@ SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "PASSERELLE_BSKY_PDS": (
         "https://bsky.social",
-        "where Bluesky sign-in and writes go (`passerelle follow bluesky`)",
+        "where Bluesky sign-in and writes go, when set; unset, each account's own PDS is found "
+        "from its handle (DNS or `.well-known`, then its DID document), and this default is "
+        "used only when that fails",
+    ),
+    "PASSERELLE_PLC_URL": (
+        "https://plc.directory",
+        "the PLC directory that holds `did:plc` documents (where an account's PDS is named)",
+    ),
+    "PASSERELLE_TRUSTED_HOSTS": (
+        "",
+        "host names, comma-separated, the service may reach even though they are local or "
+        "private (a PDS on the association's own network); no others",
     ),
     "PASSERELLE_BSKY_WRITE_BUDGET": (
         "5000",
@@ -153,6 +164,9 @@ class Settings:
     max_hosts: int = 500
     hosts_per_hour: int = 5000
     secret_key: str = field(default="", repr=False)
+    bsky_pds_set: bool = False  # PASSERELLE_BSKY_PDS given: an override, no look-up
+    plc_url: str = "https://plc.directory"
+    trusted_hosts: tuple[str, ...] = ()
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -245,11 +259,16 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
             raise ConfigError(f"{old} is now called {new}")
     raw = {k: v[0] for k, v in SETTINGS.items()}
     path = _instance_file(env)
+    given: set[str] = set()  # the settings someone set (not left to their default)
     if path is not None:
-        raw.update(_read_file(path))
+        from_file = _read_file(path)
+        raw.update(from_file)
+        given |= set(from_file)
     raw.update({k: v for k, v in env.items() if k in SETTINGS})
+    given |= {k for k in env if k in SETTINGS}
     if overrides:
         raw.update({k: str(v) for k, v in overrides.items()})
+        given |= set(overrides)
     origins = tuple(
         o.strip().rstrip("/") for o in raw["PASSERELLE_ALLOWED_ORIGINS"].split(",") if o.strip()
     )
@@ -276,6 +295,13 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         max_hosts=_number(raw, "PASSERELLE_MAX_HOSTS", int, 0, 1_000_000),
         hosts_per_hour=_number(raw, "PASSERELLE_HOSTS_PER_HOUR", int, 0, 100_000_000),
         secret_key=raw["PASSERELLE_SECRET_KEY"].strip(),
+        bsky_pds_set="PASSERELLE_BSKY_PDS" in given and bool(raw["PASSERELLE_BSKY_PDS"].strip()),
+        plc_url=_url(raw, "PASSERELLE_PLC_URL"),
+        trusted_hosts=tuple(
+            h.strip().lower().rstrip(".")
+            for h in raw["PASSERELLE_TRUSTED_HOSTS"].split(",")
+            if h.strip()
+        ),
         public_url=_url(raw, "PASSERELLE_PUBLIC_URL")
         if raw["PASSERELLE_PUBLIC_URL"].strip()
         else "",

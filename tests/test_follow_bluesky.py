@@ -22,7 +22,7 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(18)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(20)]
 # Accounts found by the look-up, gone before the follow (one of them already followed).
 GONE = {
     "gone-del.test": "deleted",
@@ -106,6 +106,7 @@ def follow(
     pds: str | None = None,
     password: str = PASSWORD,
     budget: int = 5000,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
@@ -118,6 +119,8 @@ def follow(
         "PASSERELLE_RETRIES": "0",
         "PASSERELLE_TIMEOUT": "5",
     }
+    env.update(env_extra or {})
+    env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(
         [PASSERELLE, "follow", "bluesky", *args],
         env=env,
@@ -265,3 +268,62 @@ def test_accounts_gone_since_the_look_up_are_neither_followed_nor_listed(
             if r["value"]["list"] == lists[name]
         }
         assert members == {network.accounts[h] for h in here}, name
+
+
+def test_the_account_s_own_pds_is_found_from_its_handle(
+    network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    """No PASSERELLE_BSKY_PDS: the account lives on the local network's PDS, not on the
+    default (https://bsky.social, which cannot be reached from here); its handle gives its DID
+    (DNS `_atproto` TXT, from a local DNS server), the DID its document (the local PLC
+    directory), the document its PDS. Before: sign-in went to the default and failed."""
+    from tests.standins.dns import TxtServer
+
+    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    try:
+        f = results_file(tmp_path, network, [PEOPLE[18]])
+        p = follow(
+            network,
+            str(f),
+            env_extra={
+                "PASSERELLE_BSKY_PDS": None,  # not set: found from the handle
+                "PASSERELLE_PLC_URL": network.plc,
+                "PASSERELLE_DNS_SERVERS": dns.address,
+                # The PDS of a local network is on this machine: trusted by name, as an
+                # operator trusts a PDS on their own network. Nothing else is.
+                "PASSERELLE_TRUSTED_HOSTS": "localhost",
+                # No way out: the well-known and AppView attempts fail here, as the default
+                # PDS would.
+                "HTTPS_PROXY": "http://127.0.0.1:9",
+                "NO_PROXY": "127.0.0.1,localhost",
+            },
+        )
+    finally:
+        dns.stop()
+    assert p.returncode == 0, p.stderr
+    assert f"signing in at {network.pds}" in p.stderr.replace("127.0.0.1", "localhost")
+    assert network.accounts[PEOPLE[18]] in subjects(network, "app.bsky.graph.follow")
+
+
+def test_a_handle_whose_pds_cannot_be_found_is_said(
+    network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    from tests.standins.dns import TxtServer
+
+    dns = TxtServer({})
+    try:
+        p = follow(
+            network,
+            str(results_file(tmp_path, network, [PEOPLE[19]])),
+            env_extra={
+                "PASSERELLE_BSKY_PDS": None,
+                "PASSERELLE_PLC_URL": network.plc,
+                "PASSERELLE_DNS_SERVERS": dns.address,
+                "HTTPS_PROXY": "http://127.0.0.1:9",
+                "NO_PROXY": "127.0.0.1,localhost",
+            },
+        )
+    finally:
+        dns.stop()
+    assert p.returncode == 1
+    assert "@moi-x.test: no Bluesky account has this handle" in p.stderr, p.stderr

@@ -47,6 +47,7 @@ def _unavailable(e: Exception, what: str) -> UpstreamUnavailable:
 class BlueskyWriter:
     def __init__(self, session: requests.Session, pds: str, timeout: float) -> None:
         self.client = Client(base_url=pds, request=AtprotoRequest(session, timeout))
+        self.pds = pds
         self.did = ""
 
     def sign_in(self, handle: str, app_password: str) -> str:

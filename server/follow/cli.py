@@ -71,14 +71,34 @@ def _bluesky(args: argparse.Namespace, state: RunState, session: Any, settings: 
             "set BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (an app password, made at "
             "https://bsky.app/settings/app-passwords) in the environment"
         )
-    writer = BlueskyWriter(session, settings.bsky_pds, settings.timeout)
+    from ..cache import NullCache
+    from ..networks.bluesky import Bluesky
+    from .pds import PdsNotFound, pds_for
+
+    try:
+        pds = pds_for(
+            handle,
+            settings,
+            session,
+            Bluesky(
+                session, settings.bsky_appview, NullCache(), settings.timeout, settings.dns_servers
+            ),
+        )
+    except PdsNotFound as e:
+        _say(f"passerelle: error: {e}")
+        return 1
+    except UpstreamUnavailable as e:
+        _say(f"passerelle: error: cannot find where @{handle} lives: {e}")
+        return 1
+    _say(f"signing in at {pds}")
+    writer = BlueskyWriter(session, pds, settings.timeout)
     try:
         did = writer.sign_in(handle, password)
     except SignInError as e:
         _say(f"passerelle: error: {e}")
         return 1
     except UpstreamUnavailable as e:
-        _say(f"passerelle: error: cannot reach {settings.bsky_pds}: {e}")
+        _say(f"passerelle: error: cannot reach {pds}: {e}")
         return 1
     if state.account and state.account != did:
         raise InputError(f"{state.path}: this state belongs to another account; use --state")

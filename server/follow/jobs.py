@@ -23,12 +23,14 @@ from urllib.parse import urlsplit
 
 from ..cache import Cache, NullCache
 from ..config import Settings
+from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable, session_for
-from .bluesky import BlueskyWriter
+from .bluesky import BlueskyWriter, SignInError
 from .budget import WriteBudget
 from .mastodon import MastodonStopped, follow_all
 from .mastodon import client as mastodon_client
 from .mastodon_oauth import MastodonAuth, MastodonSession
+from .pds import PdsNotFound, pds_for
 from .plan import Target
 from .run import BudgetExhausted, Runner
 from .shared import Shared
@@ -119,9 +121,19 @@ class Jobs:
     def _session(self) -> Any:
         return session_for(self.settings, concurrency=2)
 
+    def _bluesky(self, session: Any) -> Bluesky:
+        """For finding where an account lives (its handle's DID), with no cache."""
+        s = self.settings
+        return Bluesky(session, s.bsky_appview, NullCache(), s.timeout, s.dns_servers)
+
     def sign_in(self, handle: str, app_password: str) -> tuple[str, str]:
         """(session token, DID). Raises SignInError or UpstreamUnavailable."""
-        writer = BlueskyWriter(self._session(), self.settings.bsky_pds, self.settings.timeout)
+        session = self._session()
+        try:
+            pds = pds_for(handle, self.settings, session, self._bluesky(session))
+        except PdsNotFound as e:
+            raise SignInError(str(e)) from None
+        writer = BlueskyWriter(session, pds, self.settings.timeout)
         did = writer.sign_in(handle, app_password)
         token = secrets.token_urlsafe(24)
         self._keep_session(token, writer)
@@ -141,7 +153,11 @@ class Jobs:
                 self.shared.put(
                     "bsky-session",
                     token,
-                    {"session": writer.client.export_session_string(), "did": writer.did},
+                    {
+                        "session": writer.client.export_session_string(),
+                        "did": writer.did,
+                        "pds": writer.pds,
+                    },
                     left,
                     secret=True,
                 )
@@ -157,7 +173,8 @@ class Jobs:
         kept = self.shared.get("bsky-session", token)  # signed in through another worker
         if not isinstance(kept, dict) or not kept.get("session"):
             return None
-        writer = BlueskyWriter(self._session(), self.settings.bsky_pds, self.settings.timeout)
+        pds = str(kept.get("pds") or self.settings.bsky_pds)
+        writer = BlueskyWriter(self._session(), pds, self.settings.timeout)
         if not writer.resume(str(kept["session"]), str(kept.get("did") or "")):
             return None
         self._keep_session(token, writer)

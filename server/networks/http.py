@@ -446,9 +446,16 @@ def session_for(settings: Any, concurrency: int | None = None) -> requests.Sessi
             timeout=settings.timeout,
             retries=settings.retries,
             max_wait=settings.max_wait,
+            # Operator-configured: the AppView, the PDS, the PLC directory, and the hosts they
+            # name as trusted (a PDS on their own network).
             trusted=frozenset(
                 (urlsplit(u).hostname or "").lower()
-                for u in (settings.bsky_appview, settings.bsky_pds)
-            ),
+                for u in (
+                    settings.bsky_appview,
+                    settings.bsky_pds,
+                    getattr(settings, "plc_url", "https://plc.directory"),
+                )
+            )
+            | frozenset(getattr(settings, "trusted_hosts", ())),
         )
     )
