@@ -19,6 +19,7 @@ from mastodon import errors as mastodon_errors
 from ..cache import MISSING, Cache
 from ..hosts import host_of
 from ..models import FediAccount
+from ..profile_page import ProfilePage, read_profile_page
 from ..signals import ascii_host, is_x_mirror
 from ..text import html_to_text
 from .http import USER_AGENT, UpstreamUnavailable, count, get_json
@@ -44,6 +45,7 @@ MASTODON_API = frozenset(
         "kmyblue",
     }
 )
+MAX_PAGE = 512 * 1024  # of a profile page's HTML, read for who the account is
 NOT_A_SERVER = ""  # cached software value for hosts that are not fediverse servers
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
@@ -228,7 +230,23 @@ class Fediverse:
     def _via_actor(
         self, actor_url: str, canonical: str, profile_url: str | None, software: str
     ) -> FediAccount | None:
-        actor = get_json(self.session, actor_url, headers={"Accept": AP_ACCEPT})
+        try:
+            r = self.session.get(actor_url, headers={"Accept": AP_ACCEPT})
+        except requests.RequestException as e:
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: {type(e).__name__}") from e
+        if r.status_code in (401, 403):
+            # The server reads only signed requests (GoToSocial always, Mastodon in
+            # authorized-fetch mode), yet WebFinger just vouched for the account: read who it
+            # is from its public web page.
+            return self._via_profile_page(profile_url or actor_url, canonical, software)
+        if 400 <= r.status_code < 500 and r.status_code != 429:
+            return None
+        if r.status_code != 200:
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: HTTP {r.status_code}")
+        try:
+            actor = r.json()
+        except ValueError as e:
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: malformed JSON") from e
         if not isinstance(actor, dict) or not actor.get("id"):
             return None
         fields = tuple(
@@ -250,6 +268,28 @@ class Fediverse:
             avatar=str(avatar) if avatar else None,
             software=software,
             bot=actor.get("type") in ("Service", "Application"),
+        )
+
+    def _via_profile_page(self, url: str, canonical: str, software: str) -> FediAccount:
+        """The account WebFinger confirmed, described by its public HTML profile (Open Graph
+        tags, profile fields, `rel="me"` links); with none readable, the account alone."""
+        page = ProfilePage()
+        try:
+            r = self.session.get(url, headers={"Accept": "text/html"})
+            if r.status_code == 200 and "html" in r.headers.get("Content-Type", "html"):
+                page = read_profile_page(r.text[:MAX_PAGE])
+        except requests.RequestException:
+            pass  # the account exists all the same: WebFinger said so
+        fields = tuple(page.fields) + tuple(("", link) for link in page.me_links)
+        return FediAccount(
+            acct=canonical,
+            url=url,
+            display_name=page.display_name,
+            note=page.note,
+            fields=fields,
+            avatar=page.avatar,
+            software=software,
+            bot=False,
         )
 
 

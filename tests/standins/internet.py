@@ -19,6 +19,7 @@ import gzip
 import html
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -449,6 +450,19 @@ class FediServer:
             return _json(
                 self.jrd(host, local, acc), content_type="application/jrd+json; charset=utf-8"
             )
+        if server.get("signed_fetch") and (
+            path.startswith("/users/") or path.startswith("/api/v1/accounts/lookup")
+        ):
+            # GoToSocial (always) and Mastodon in authorized-fetch mode: unsigned reads of the
+            # actor and the API are refused; WebFinger and the web profile stay public.
+            return _json({"error": "Unauthorized: not authorized"}, 401)
+        if path.startswith("/@") and server.get("signed_fetch"):
+            acc = accounts.get(path[2:].lower())
+            if acc is None:
+                return Response("<h1>Not Found</h1>", 404, content_type="text/html")
+            return Response(
+                self.profile_page(host, local, acc), 200, content_type="text/html; charset=utf-8"
+            )
         if path.startswith("/users/") and software != "bridgy-fed":
             acc = accounts.get(path[len("/users/") :].lower())
             if acc is None:
@@ -729,6 +743,42 @@ class FediServer:
             return Response("", 404)
         return _json(
             self.jrd(target, host, acc), content_type="application/jrd+json; charset=utf-8"
+        )
+
+    @staticmethod
+    def profile_page(host: str, local: str, acc: dict[str, Any]) -> str:
+        """A profile page as GoToSocial renders it (superseriousbusiness/gotosocial,
+        internal/web/opengraph.go and web/template/page_ogmeta.tmpl, profile_fields.tmpl):
+        og:title "Name (@user@domain)", og:description the bio as plain text (300
+        characters at most), the fields as <dt>/<dd>."""
+        u, name = acc["username"], acc["display_name"]
+        title = f"{name} (@{u}@{local})" if name else f"@{u}@{local}"
+        bio = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", acc["note"])).split())[:300]
+        bio = bio or "This GoToSocial user hasn't written a bio yet!"
+        fields = "".join(
+            f'<div class="field"><dt>{html.escape(n)}</dt><dd>'
+            + (
+                f'<a href="{html.escape(v)}" rel="nofollow noreferrer noopener" '
+                f'target="_blank">{html.escape(re.sub(r"^https?://", "", v))}</a>'
+                if v.startswith(("http://", "https://"))
+                else html.escape(v)
+            )
+            + "</dd></div>"
+            for n, v in acc["fields"]
+        )
+        e = html.escape
+        return (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta property="og:type" content="profile">'
+            f'<meta property="og:title" content="{e(title)}">'
+            f'<meta property="og:url" content="https://{host}/@{u}">'
+            f'<meta property="og:site_name" content="{e(local)}">'
+            f'<meta property="og:description" content="{e(bio)}">'
+            f'<meta property="og:profile:username" content="{e(u)}">'
+            f'<meta property="og:image" content="https://{host}/fileserver/{u}/avatar.png">'
+            f"<title>{e(title)} - GoToSocial</title></head><body>"
+            f'<main class="profile"><div class="fields"><dl>{fields}</dl></div></main>'
+            "</body></html>"
         )
 
     @staticmethod

@@ -1,0 +1,124 @@
+"""Servers that refuse unsigned reads (GoToSocial always; Mastodon in authorized-fetch mode):
+`accounts/lookup` and the actor answer 401, WebFinger and the public web profile answer 200.
+
+Before: the 401 was taken for "no such account", cached, and every such person missed (0
+found). Now the account WebFinger confirms is read from its web page (server/profile_page.py),
+through the real service code against a stand-in that renders the page as GoToSocial does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server import create_app
+from server.profile_page import read_profile_page
+from tests.envvars import patched
+from tests.standins.internet import Internet
+
+GTS = "gts.example"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Any]:
+    world = {
+        "bluesky": [],
+        "accounts": [],
+        "servers": {
+            GTS: {
+                "software": "gotosocial",
+                "version": "0.19.1",
+                "signed_fetch": True,
+                "accounts": {
+                    "lea": {
+                        "username": "lea",
+                        "display_name": "Léa Martin",
+                        "note": "<p>Vélo &amp; mobilités douces à Poitiers</p>",
+                        "fields": [
+                            ("X", "https://x.com/lea_velo"),
+                            ("Site", "https://lea.example"),
+                        ],
+                        "bot": False,
+                        "moved": None,
+                    },
+                    "asso": {
+                        "username": "asso",
+                        "display_name": "Vélo Poitiers",
+                        "note": "<p>Association</p>",
+                        "fields": [],
+                        "bot": False,
+                        "moved": None,
+                    },
+                },
+            }
+        },
+    }
+    net = Internet(world)
+    try:
+        with patched(net.env):
+            app = create_app(
+                {
+                    "PASSERELLE_CACHE_URL": f"sqlite:///{tmp_path}/c.sqlite3",
+                    "PASSERELLE_RETRIES": "0",
+                }
+            )
+            yield app.test_client()
+            app.extensions["passerelle.resolver"].close()
+    finally:
+        net.stop()
+
+
+def _resolve(client: Any, *accounts: dict[str, Any]) -> dict[str, Any]:
+    r = client.post("/api/resolve", json={"accounts": list(accounts), "networks": ["mastodon"]})
+    assert r.status_code == 200, r.get_json()
+    return {x["handle"]: x for x in r.get_json()["results"]}
+
+
+def test_an_account_on_a_server_that_refuses_unsigned_reads_is_found(client: Any) -> None:
+    got = _resolve(
+        client,
+        {"handle": "lea_velo", "name": "Léa Martin", "bio": "Mastodon : @lea@gts.example"},
+        {"handle": "ghost_x", "name": "Ghost", "bio": "Mastodon : @ghost@gts.example"},
+        {"handle": "benevole", "name": "Paul Durand", "bio": "Bénévole chez @asso@gts.example"},
+    )
+    lea = got["lea_velo"]
+    assert not lea["error"]
+    match = lea["mastodon"]
+    assert match and match["acct"] == "lea@gts.example", lea
+    assert match["level"] == "confirmed", match
+    assert match["display_name"] == "Léa Martin"  # read from the page, not the refused API
+    assert got["ghost_x"]["mastodon"] is None and not got["ghost_x"]["error"]
+    stranger = got["benevole"]["mastodon"]
+    assert stranger is None or stranger["level"] == "possible", stranger
+
+
+# A page as GoToSocial renders it, and what is read from it (input → expected), by hand.
+PAGES = [
+    (
+        '<meta property="og:title" content="Léa Martin (@lea@gts.example)">'
+        '<meta property="og:description" content="Vélo &amp; co">',
+        ("Léa Martin", "Vélo & co", []),
+    ),
+    (
+        '<meta property="og:title" content="@lea@gts.example">'
+        '<meta property="og:description" '
+        'content="This GoToSocial user hasn\'t written a bio yet!">',
+        ("", "", []),
+    ),
+    (
+        '<meta property="og:title" content="Ma (petite) asso (@asso@gts.example)">'
+        '<div class="fields"><dl><div class="field"><dt>X</dt><dd><a href="https://x.com/asso"'
+        ' rel="nofollow noreferrer noopener">x.com/asso</a></dd></div></dl></div>',
+        ("Ma (petite) asso", "", [("X", "x.com/asso https://x.com/asso")]),
+    ),
+    ('<meta property="og:title" content="gts.example - GoToSocial">', ("", "", [])),
+    ("<dd><a href='javascript:alert(1)'>x</a></dd><dt>", ("", "", [("", "x")])),
+]
+
+
+@pytest.mark.parametrize(("html", "expected"), PAGES)
+def test_profile_page_table(html: str, expected: tuple[str, str, list[tuple[str, str]]]) -> None:
+    page = read_profile_page(html)
+    assert (page.display_name, page.note, page.fields) == expected
