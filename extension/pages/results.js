@@ -20,6 +20,10 @@ const state = {
   // default only for a user who will not follow people there ("I only use Mastodon").
   onlyUse: { bluesky: false, mastodon: false },
   packUrl: null, // the starter pack made from this list, once there is one
+  // The user's verdict on `possible` matches (suggestions): handle → 'yes' | 'no', kept in
+  // storage with the list. A 'yes' ticks the match, a 'no' sets it aside; never ticked before.
+  reviews: { bluesky: {}, mastodon: {} },
+  reviewAt: -1, // index in pendingReviews() of the suggestion under review, -1 when not reviewing
 };
 
 // A reason in words, in the user's language; the slug when the extension does not know it.
@@ -68,7 +72,9 @@ function matchCell(net, handle, match, candidates) {
       h('div', { class: 'handle' }, label, match.bridged ? ' ' : null,
         match.bridged ? h('span', { class: 'bridged', 'data-testid': `${net}-bridged`, text: t('bridged') }) : null),
       badge, reasons);
-    td.append(h('div', { class: 'match' }, box, info));
+    const div = h('div', { class: 'match' }, box, info);
+    if (match.level === 'possible') suggestionParts(net, handle, div, info);
+    td.append(div);
   }
   const others = (candidates && candidates[net]) || [];
   if (others.length) {
@@ -85,6 +91,116 @@ function matchCell(net, handle, match, candidates) {
   }
   return td;
 }
+
+// A `possible` match is a suggestion: set apart, with the user's yes or no (and an undo).
+function suggestionParts(net, handle, div, info) {
+  const verdict = state.reviews[net][handle];
+  div.classList.add('suggestion');
+  if (verdict === 'no') div.classList.add('rejected');
+  info.prepend(h('div', { class: 'suggestion-label', 'data-testid': `${net}-suggestion`,
+    'data-verdict': verdict || '', text: verdict === 'no' ? t('rejectedLabel') : t('suggestionLabel') }));
+  const actions = verdict
+    ? [h('button', { type: 'button', 'data-testid': `${net}-undo`, text: t('undoReview'), onclick: () => review(net, handle, null) })]
+    : [h('button', { type: 'button', 'data-testid': `${net}-accept`, text: t('acceptSuggestion'), onclick: () => review(net, handle, 'yes') }),
+      h('button', { type: 'button', 'data-testid': `${net}-reject`, text: t('rejectSuggestion'), onclick: () => review(net, handle, 'no') })];
+  info.append(h('div', { class: 'review-actions' }, ...actions));
+}
+
+async function review(net, handle, verdict) {
+  if (verdict) state.reviews[net][handle] = verdict;
+  else delete state.reviews[net][handle];
+  state.touched[net].add(handle);
+  if (verdict === 'yes') state.selected[net].add(handle);
+  else state.selected[net].delete(handle);
+  const i = state.rows.findIndex((r) => r.handle === handle);
+  if (i >= 0) {
+    const fresh = buildRow(handle);
+    fresh.row.hidden = state.rows[i].row.hidden;
+    state.rows[i].row.replaceWith(fresh.row);
+    state.rows[i] = fresh;
+  }
+  showSelected();
+  showReviewButton();
+  await api.storage.local.set({ [`reviews:${state.key}`]: state.reviews });
+}
+
+// The suggestions not reviewed yet, in list order: [handle, network].
+function pendingReviews() {
+  const out = [];
+  for (const r of state.rows) {
+    for (const net of ['bluesky', 'mastodon']) {
+      const m = r.result && r.result[net];
+      if (m && m.level === 'possible' && !state.reviews[net][r.handle]) out.push([r.handle, net]);
+    }
+  }
+  return out;
+}
+
+function showReviewButton() {
+  const n = pendingReviews().length;
+  const button = document.getElementById('review');
+  button.hidden = n === 0 && state.reviewAt < 0;
+  button.textContent = t('reviewButton', [fmt(n)]);
+  if (state.reviewAt >= 0) showReviewStep();
+}
+
+// "Review the suggestions": one at a time, its row outlined, answered with buttons or keys.
+function startReview() {
+  state.reviewAt = 0;
+  document.getElementById('review-panel').hidden = false;
+  showReviewStep();
+  document.getElementById('review-panel').focus();
+}
+
+function stopReview() {
+  state.reviewAt = -1;
+  document.getElementById('review-panel').hidden = true;
+  for (const r of state.rows) r.row.classList.remove('reviewing');
+  showReviewButton();
+}
+
+function showReviewStep() {
+  const pending = pendingReviews();
+  for (const r of state.rows) r.row.classList.remove('reviewing');
+  const text = document.getElementById('review-text');
+  if (!pending.length) {
+    text.textContent = t('reviewFinished');
+    return;
+  }
+  state.reviewAt = Math.min(state.reviewAt, pending.length - 1);
+  const [handle, net] = pending[state.reviewAt];
+  const r = state.rows.find((x) => x.handle === handle);
+  const m = r.result[net];
+  const id = `@${readableAddress(net === 'bluesky' ? m.handle : m.acct)}`;
+  text.textContent = t('reviewProgress', [fmt(state.reviewAt + 1), fmt(pending.length), r.account.handle, id,
+    (m.reasons || []).map((x) => reasonText(x, m)).join(', ')]);
+  text.dataset.reviewing = r.account.handle; // not data-handle: that names rows (API hooks)
+  text.dataset.net = net;
+  r.row.hidden = false;
+  r.row.classList.add('reviewing');
+  r.row.scrollIntoView({ block: 'center' });
+}
+
+function answerReview(verdict) {
+  const pending = pendingReviews();
+  if (state.reviewAt < 0 || !pending.length) return;
+  const [handle, net] = pending[state.reviewAt];
+  if (verdict) review(net, handle, verdict); // the list of pending shrinks: same index, next one
+  else state.reviewAt = (state.reviewAt + 1) % pending.length;
+  showReviewStep();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (state.reviewAt < 0 || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.target && /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
+  const key = e.key.toLowerCase();
+  if (key === 'y' || key === 'o') answerReview('yes'); // "oui"
+  else if (key === 'n') answerReview('no');
+  else if (key === 's' || key === 'p') answerReview(null); // "passer"
+  else if (key === 'escape') stopReview();
+  else return;
+  e.preventDefault();
+});
 
 // Avatars come from X, the Bluesky CDN and every fediverse server: https only, no referrer.
 function avatarImage(url) {
@@ -110,6 +226,13 @@ function buildRow(handle) {
   const bsky = result ? result.bluesky : null;
   const masto = result ? result.mastodon : null;
   for (const [net, m] of [['bluesky', bsky], ['mastodon', masto]]) {
+    const verdict = state.reviews[net][handle];
+    if (m && m.level === 'possible' && verdict) { // the user's review of a suggestion holds
+      state.touched[net].add(handle);
+      if (verdict === 'yes') state.selected[net].add(handle);
+      else state.selected[net].delete(handle);
+      continue;
+    }
     // Pre-selected unless the user decided otherwise for this row.
     if (state.touched[net].has(handle)) continue;
     if (m && PRESELECTED.has(m.level) && (!m.bridged || state.onlyUse[net])) state.selected[net].add(handle);
@@ -291,6 +414,7 @@ function render() {
   showCounts();
   showSelected();
   applyFilters();
+  showReviewButton();
 }
 
 // -- exports ---------------------------------------------------------------------------------
@@ -488,6 +612,11 @@ async function load() {
     return;
   }
   state.results = got[resultsKey] || {};
+  const reviewsKey = `reviews:${state.key}`;
+  const saved = (await api.storage.local.get(reviewsKey))[reviewsKey];
+  for (const net of ['bluesky', 'mastodon']) {
+    if (saved && saved[net] && typeof saved[net] === 'object') state.reviews[net] = { ...saved[net] };
+  }
   render();
   updateAnnouncement();
   showJob(got[jobKey]);
@@ -545,6 +674,11 @@ document.getElementById('import-results').addEventListener('change', (e) => {
   const file = e.target.files && e.target.files[0];
   if (file) importResults(file).finally(() => { e.target.value = ''; });
 });
+document.getElementById('review').addEventListener('click', startReview);
+document.getElementById('review-yes').addEventListener('click', () => answerReview('yes'));
+document.getElementById('review-no').addEventListener('click', () => answerReview('no'));
+document.getElementById('review-skip').addEventListener('click', () => answerReview(null));
+document.getElementById('review-stop').addEventListener('click', stopReview);
 document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
 document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
 document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';

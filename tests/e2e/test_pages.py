@@ -145,3 +145,57 @@ def test_results_page_with_5000_rows(playwright: Any, extension_dir: Any) -> Non
         expect(results.get_by_test_id("masto-plan")).to_contain_text(
             "these 1,000 take about 3 days"
         )
+
+
+def test_possibles_are_suggestions_reviewed_one_by_one(playwright: Any, extension_dir: Any) -> None:
+    """`possible` matches (of 65 possible Bluesky rows on a real list, 4 were the person) are set
+    apart as suggestions, never ticked, and reviewed with yes / no / skip, by keyboard too; the
+    verdicts tick or set aside the match and are kept with the list."""
+    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(SEED_5000, 30)  # possibles on Bluesky: user5, 11, 17, 23, 29
+        results = ctx.new_page()
+        results.goto(f"chrome-extension://{ext_id}/pages/results.html?list=big/following")
+        expect(results.get_by_test_id("row")).to_have_count(30)
+        button = results.get_by_test_id("review-possibles")
+        expect(button).to_have_text("Review the suggestions (5)")
+
+        def cell(handle: str) -> Any:
+            return results.locator(f'[data-handle="{handle}"] td[data-net="bluesky"]')
+
+        for handle in ("user5", "user11"):
+            expect(cell(handle).get_by_test_id("bluesky-suggestion")).to_be_visible()
+            expect(cell(handle).get_by_test_id("select-bluesky")).not_to_be_checked()
+            expect(cell(handle).locator(".match.suggestion")).to_have_count(1)
+        expect(cell("user1").get_by_test_id("bluesky-suggestion")).to_have_count(0)  # likely
+
+        button.click()
+        text = results.get_by_test_id("review-text")
+        expect(text).to_have_attribute("data-reviewing", "user5")
+        expect(results.locator('[data-handle="user5"]')).to_have_class("reviewing")
+        results.keyboard.press("y")
+        expect(text).to_have_attribute("data-reviewing", "user11")
+        expect(cell("user5").get_by_test_id("select-bluesky")).to_be_checked()
+        results.keyboard.press("n")
+        expect(text).to_have_attribute("data-reviewing", "user17")
+        expect(cell("user11").locator(".match.rejected")).to_have_count(1)
+        expect(cell("user11").get_by_test_id("select-bluesky")).not_to_be_checked()
+        results.keyboard.press("s")
+        expect(text).to_have_attribute("data-reviewing", "user23")
+        results.keyboard.press("Escape")
+        expect(results.get_by_test_id("review-panel")).to_be_hidden()
+        expect(button).to_have_text("Review the suggestions (3)")
+
+        # Kept with the list: a reload shows the same verdicts.
+        results.reload()
+        expect(results.get_by_test_id("row")).to_have_count(30)
+        expect(cell("user5").get_by_test_id("select-bluesky")).to_be_checked()
+        expect(cell("user11").get_by_test_id("bluesky-suggestion")).to_have_attribute(
+            "data-verdict", "no"
+        )
+        cell("user11").get_by_test_id("bluesky-undo").click()
+        expect(cell("user11").get_by_test_id("bluesky-accept")).to_be_visible()
+        expect(button).to_have_text("Review the suggestions (4)")
+        # The reviewed match is what the Mastodon/Bluesky selection counts.
+        expect(results.get_by_test_id("selected")).to_contain_text("selected on Bluesky")

@@ -115,6 +115,43 @@ def test_the_results_page(
         save(results, name, tmp_path)
 
 
+def test_suggestions_and_reasons(
+    playwright: Any,
+    extension_dir: Any,
+    recorder: Recorder,
+    accounts: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """A filtered view (the suggestions only) with one under review, and a row's reasons."""
+    part = accounts[:150]
+    with extension_context(playwright, extension_dir, viewport=VIEW) as (ctx, _):
+        faces(ctx)
+        XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
+        page = ctx.new_page()
+        page.goto(f"https://x.com{LIST}")
+        with ctx.expect_page(timeout=120_000) as opened:
+            page.get_by_test_id("passerelle-scan").click()
+        results = opened.value
+        results.set_viewport_size({"width": VIEW[0], "height": VIEW[1]})
+        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        expect(results.get_by_test_id("progress")).to_be_hidden()
+        results.get_by_test_id("filter-level").select_option("possible")
+        expect(results.get_by_test_id("shown")).to_contain_text("of 150")
+        assert results.locator(".match.suggestion:visible").count() > 0
+        results.get_by_test_id("review-possibles").click()
+        expect(results.get_by_test_id("review-text")).to_contain_text("Suggestion 1 of")
+        results.wait_for_load_state("networkidle")
+        save(results, "results-review.png", tmp_path)
+        results.keyboard.press("Escape")
+        results.get_by_test_id("filter-level").select_option("confirmed")
+        first = results.locator("[data-testid=row]:visible").first
+        badge = first.locator("[data-testid$=-level][data-level=confirmed]").first
+        badge.click()
+        expect(first.locator("[data-testid$=-reasons]:visible li").first).to_be_visible()
+        first.scroll_into_view_if_needed()
+        save(results, "results-reasons.png", tmp_path)
+
+
 def test_the_readme_shows_only_pictures_that_exist() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     shown = re.findall(r"\]\((docs/screenshots/[^)]+\.png)\)", readme)
@@ -123,6 +160,8 @@ def test_the_readme_shows_only_pictures_that_exist() -> None:
         "x-scan.png",
         "results-en.png",
         "results-fr.png",
+        "results-review.png",
+        "results-reasons.png",
     }
     for p in shown:
         assert (ROOT / p).is_file(), p
