@@ -689,4 +689,9 @@ document.getElementById('announce-copy').addEventListener('click', async () => {
   await navigator.clipboard.writeText(document.getElementById('announce-text').value).catch(() => {});
   document.getElementById('announce-copy').textContent = t('announceCopied');
 });
+// The column titles stick under the page's header (counts, filters, actions), whatever its height.
+const pageHeader = document.querySelector('header');
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty('--header-height', `${pageHeader.offsetHeight}px`);
+}).observe(pageHeader);
 load();
