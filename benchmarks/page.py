@@ -56,7 +56,7 @@ def _timed(page: Any, action: str) -> float:
     return float(page.evaluate(TIMED % action, [None, None]))
 
 
-def run(n: int = 5000) -> dict[str, Any]:
+def run(n: int = 5000, runs: int = RUNS) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="passerelle-page-bench-"))
     build_extension.build(("chrome",), "http://127.0.0.1:9", out)
     from playwright.sync_api import sync_playwright
@@ -73,7 +73,7 @@ def run(n: int = 5000) -> dict[str, Any]:
         seed.goto(f"chrome-extension://{ext_id}/pages/options.html")
         seed.evaluate(SEED, n)
         url = f"chrome-extension://{ext_id}/pages/results.html?list=big/following"
-        for _ in range(RUNS):
+        for _ in range(runs):
             page = ctx.new_page()
             page.goto(url)
             figures["first paint, all rows (ms)"].append(_until_painted(page, n))
@@ -108,7 +108,7 @@ def run(n: int = 5000) -> dict[str, Any]:
             page.close()
     return {
         "rows": n,
-        "runs": RUNS,
+        "runs": runs,
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "median": {k: round(statistics.median(v), 1) for k, v in figures.items()},
         "worst": {k: round(max(v), 1) for k, v in figures.items()},
@@ -127,8 +127,15 @@ def table(r: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    r = run()
-    (ROOT / "benchmarks" / "page_results.json").write_text(json.dumps(r, indent=1) + "\n")
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=5000)
+    p.add_argument("--runs", type=int, default=RUNS)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "page_results.json"))
+    args = p.parse_args()
+    r = run(args.rows, args.runs)
+    Path(args.out).write_text(json.dumps(r, indent=1) + "\n")
     print(table(r))
     return 0
 

@@ -73,16 +73,26 @@ def test_small_load_run(tmp_path: Path) -> None:
     assert "| cold |" in stdout and "| warm |" in stdout
 
 
+def test_small_page_run(tmp_path: Path) -> None:
+    """`python -m benchmarks.page` keeps working: the results page at 300 rows, twice."""
+    report, stdout = run_module("benchmarks.page", "--rows 300 --runs 2", tmp_path / "page.json")
+    assert report["rows"] == 300 and report["runs"] == 2
+    assert all(v > 0 for v in report["median"].values())
+    assert "| first paint, all rows (ms) |" in stdout
+
+
 def test_published_figures_are_the_recorded_ones() -> None:
     """docs/benchmarks.md shows the tables of the last full runs, as the commands printed them
     (their JSON reports are kept beside the code): a new run means new pages."""
     from benchmarks import load
+    from benchmarks import page as results_page
     from benchmarks.__main__ import table
 
     page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     for render, report in (
         (table, "benchmarks/results.json"),
         (load.table, "benchmarks/load_results.json"),
+        (results_page.table, "benchmarks/page_results.json"),
     ):
         recorded = render(json.loads((ROOT / report).read_text(encoding="utf-8")))
         assert recorded in page, f"docs/benchmarks.md does not show {report}:\n{recorded}"

@@ -119,7 +119,13 @@ def test_state_saves_atomically_and_reloads(tmp_path: Path) -> None:
     s.mark("did:plc:a", "followed")
     s.save()
     again = RunState.load(path, "bluesky")
-    assert again.counts() == {"followed": 1, "skipped": 0, "failed": 0, "pending": 1}
+    assert again.counts() == {
+        "followed": 1,
+        "skipped": 0,
+        "unavailable": 0,
+        "failed": 0,
+        "pending": 1,
+    }
     assert not list(tmp_path.glob("s.json.*"))  # no temporary file left behind
     with pytest.raises(InputError, match="mastodon"):
         RunState.load(path, "mastodon")
@@ -151,3 +157,34 @@ def test_old_job_files_and_stray_temporary_files_are_swept(tmp_path: Path) -> No
         "notes.txt",
     ]
     assert sweep(tmp_path / "missing", now) == 0
+
+
+# How long a selection takes at Bluesky's budget (5,000 points an hour, 35,000 a day, 3 a
+# follow), input → hours, by hand: 1,666 follows an hour, 11,666 a day.
+HOURS = [
+    (0, 0.0),
+    (1000, 0.6),
+    (1666, 0.9996),
+    (11_666, 6.9996),
+    (11_667, 24.0006),
+    (23_332, 30.9996),
+    (30_000, 48 + 6668 * 3 / 5000),
+]
+
+
+@pytest.mark.parametrize(("creates", "hours"), HOURS)
+def test_hours_for_a_selection(creates: int, hours: float) -> None:
+    assert WriteBudget(per_hour=5000, per_day=35000).hours_for(creates) == pytest.approx(
+        hours, abs=0.001
+    )
+
+
+def test_the_day_s_budget_is_named_when_it_is_the_one_spent() -> None:
+    b = WriteBudget(per_hour=5000, per_day=35000)
+    now = 100_000.0
+    for h in range(7):  # 4,998 points an hour for 7 hours: the day's 35,000 nearly spent
+        b.spend(1666, now - 3600 * (7 - h) - 1)
+    assert b.binding_window(now) == "hour"  # 34,986 spent: 14 points left in the day
+    b.spend(4, now)  # 34,998 spent: no room for another 3 in the day, plenty in the hour
+    assert b.creates_available(now) == 0
+    assert b.binding_window(now) == "day"

@@ -21,7 +21,7 @@ from .bluesky import (
     STARTER_PACK,
     BlueskyWriter,
 )
-from .budget import CREATE_COST, WriteBudget
+from .budget import WriteBudget
 from .state import RunState
 
 BATCH = 50  # creates per applyWrites call: progress and budget move in steps this size
@@ -56,10 +56,11 @@ class Runner:
             seconds = self.budget.seconds_until_available(self.clock())
             if not self.wait:
                 raise BudgetExhausted(seconds)
-            self.report(
-                f"write budget spent: waiting {seconds / 60:.0f} min "
-                f"({self.budget.per_hour} points an hour)"
-            )
+            if self.budget.binding_window(self.clock()) == "day":
+                limit = f"{self.budget.per_day:,} points a day"
+            else:
+                limit = f"{self.budget.per_hour:,} points an hour"
+            self.report(f"write budget spent: waiting {seconds / 60:.0f} min ({limit})")
             self.sleep(min(seconds + 1, 600))
 
     def _created(self, n: int) -> None:
@@ -68,12 +69,13 @@ class Runner:
         self.state.save()
 
     def eta(self, creates: int) -> str:
-        hours = creates * CREATE_COST / self.budget.per_hour
-        return (
-            "under a minute"
-            if hours < 1 / 60
-            else (f"about {hours * 60:.0f} min" if hours < 1 else f"about {hours:.1f} h")
-        )
+        """How long `creates` take at this budget: per hour, and per day beyond a day's."""
+        hours = self.budget.hours_for(creates)
+        if hours < 1 / 60:
+            return "under a minute"
+        if hours < 1:
+            return f"about {hours * 60:.0f} min"
+        return f"about {hours:.1f} h" if hours < 24 else f"about {hours / 24:.1f} days"
 
     # -- follows -------------------------------------------------------------------------------
     def follow_all(self) -> None:
