@@ -65,7 +65,9 @@ def test_one_machines_look_up_is_the_others_cache_hit(
 ) -> None:
     a, b = two_machines
     assert len(worker_pids(a)) == 2 and len(worker_pids(b)) == 2
-    assert "2 workers: following from the results page needs sticky sessions" in a.output()
+    # Follow sign-ins and jobs are shared through the cache too (tests/test_workers.py): no
+    # sticky sessions to ask for, unlike a service whose cache is off.
+    assert "sticky sessions" not in a.output()
     accounts = x_accounts(eval_world)[:80]
     status, first = post_json(a.url + "/api/resolve", {"accounts": accounts})
     assert status == 200 and first["stats"]["upstream_requests"] > 0
@@ -104,3 +106,14 @@ def test_the_rate_limit_is_counted_across_machines(
     finally:
         a.stop()
         b.stop()
+
+
+def test_several_workers_without_a_cache_are_told_to_use_sticky_sessions(
+    clean_internet: Internet, tmp_path: Path
+) -> None:
+    env = service_env(clean_internet, tmp_path, PASSERELLE_CACHE_URL="none")
+    s = Served(env, workers=2)
+    try:
+        assert "PASSERELLE_CACHE_URL=none" in s.output() and "sticky sessions" in s.output()
+    finally:
+        s.stop()
