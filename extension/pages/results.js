@@ -299,6 +299,7 @@ function showSelected() {
 
 
 async function followOnMastodon() {
+  await rendered();
   const targets = state.rows
     .filter((r) => state.selected.mastodon.has(r.handle) && r.result && r.result.mastodon)
     .map((r) => ({ acct: r.result.mastodon.acct, x: r.account.handle }));
@@ -324,6 +325,7 @@ async function followOnBluesky() {
   const pw = document.getElementById('bsky-password');
   const password = pw.value;
   pw.value = '';
+  await rendered();
   const targets = state.rows
     .filter((r) => state.selected.bluesky.has(r.handle) && r.result && r.result.bluesky)
     .map((r) => ({ did: r.result.bluesky.did, handle: r.result.bluesky.handle, x: r.account.handle }));
@@ -367,7 +369,8 @@ function showFollow(job) {
 }
 
 // Each row says what was done for it on that network.
-function showOutcomes(net, outcome) {
+async function showOutcomes(net, outcome) {
+  await rendered(); // every row, not only the first screen
   for (const r of state.rows) {
     const m = r.result && r.result[net];
     const cell = r.row.querySelector(`[data-net=${net}]`);
@@ -399,22 +402,54 @@ function settle() {
   order.forEach((lower, i) => { if (settled[i]) state.view[lower] = settled[i]; });
 }
 
+// The first screen is built at once; the other rows follow in slices between frames, so a list
+// of 5,000 shows its top in a fraction of the time all of it takes. `rendered()` resolves once
+// every row is in (exports and follows wait for it).
+const FIRST_ROWS = 150;
+const SLICE_ROWS = 400;
+let renderToken = 0;
+let renderDone = Promise.resolve();
+
 function render() {
   settle();
+  const token = ++renderToken;
+  const order = state.scan.order;
   const tbody = document.getElementById('rows');
   tbody.textContent = '';
   state.rows = [];
-  const frag = document.createDocumentFragment();
-  for (const handle of state.scan.order) {
-    const r = buildRow(handle);
-    state.rows.push(r);
-    frag.appendChild(r.row);
-  }
-  tbody.appendChild(frag);
-  showCounts();
-  showSelected();
-  applyFilters();
-  showReviewButton();
+  const add = (from, to) => {
+    const frag = document.createDocumentFragment();
+    for (let i = from; i < to; i++) {
+      const r = buildRow(order[i]);
+      state.rows.push(r);
+      frag.appendChild(r.row);
+    }
+    tbody.appendChild(frag);
+    showCounts();
+    showSelected();
+    applyFilters();
+    showReviewButton();
+  };
+  add(0, Math.min(order.length, FIRST_ROWS));
+  renderDone = new Promise((resolve) => {
+    const next = (from) => {
+      if (token !== renderToken) return resolve(); // a newer render took over
+      if (from >= order.length) return resolve();
+      const to = Math.min(order.length, from + SLICE_ROWS);
+      add(from, to);
+      setTimeout(() => next(to), 0);
+    };
+    // After the first screen is painted: a frame, then the rest.
+    requestAnimationFrame(() => setTimeout(() => next(FIRST_ROWS), 0));
+  });
+}
+
+async function rendered() {
+  let current;
+  do {
+    current = renderDone;
+    await current;
+  } while (current !== renderDone);
 }
 
 // -- exports ---------------------------------------------------------------------------------
@@ -440,7 +475,8 @@ function fileStem() {
   return `passerelle-${(state.key || 'list').replace(/[^a-z0-9_-]+/gi, '-')}`;
 }
 
-function exportMastodon() {
+async function exportMastodon() {
+  await rendered();
   const lines = ['Account address,Show boosts,Notify on new posts,Languages'];
   const seen = new Set();
   for (const r of state.rows) {
@@ -452,7 +488,8 @@ function exportMastodon() {
   download(`${fileStem()}-mastodon.csv`, 'text/csv', lines.join('\n') + '\n');
 }
 
-function exportJson() {
+async function exportJson() {
+  await rendered();
   const results = state.rows.map((r) => ({
     x: r.account,
     result: r.result,
@@ -462,7 +499,8 @@ function exportJson() {
     JSON.stringify({ list: state.key, exported_at: new Date().toISOString(), results }, null, 2));
 }
 
-function exportCsv() {
+async function exportCsv() {
+  await rendered();
   const header = ['x_handle', 'x_name', 'follows_you', 'bluesky_handle', 'bluesky_level', 'bluesky_reasons',
     'bluesky_url', 'bluesky_selected', 'mastodon_acct', 'mastodon_level', 'mastodon_reasons', 'mastodon_url',
     'mastodon_bridged', 'mastodon_selected', 'error'];
