@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -112,14 +111,9 @@ class FirefoxSession:
 
     def wait(self, fn: Any, what: str, timeout: float = 120) -> Any:
         """Polls `fn` until it returns something truthy; fails with `what` after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = fn()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.25)
+        from tests.e2e.helpers import wait_for
+
+        return wait_for(fn, timeout, what)
 
     def script(self, source: str, *args: Any) -> Any:
         """Runs `source` (a function body) in the current tab's page."""

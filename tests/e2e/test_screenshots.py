@@ -80,6 +80,21 @@ def test_the_button_and_the_scan(
         xlist.release()
 
 
+def scanned_results(ctx: Any, part: list[dict[str, Any]]) -> Any:
+    """Scan `part` on the X imitation and return the results page, every row resolved."""
+    faces(ctx)
+    XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
+    page = ctx.new_page()
+    page.goto(f"https://x.com{LIST}")
+    with ctx.expect_page(timeout=120_000) as opened:
+        page.get_by_test_id("passerelle-scan").click()
+    results = opened.value
+    results.set_viewport_size({"width": VIEW[0], "height": VIEW[1]})
+    expect(results.get_by_test_id("row")).to_have_count(len(part))
+    expect(results.get_by_test_id("progress")).to_be_hidden()
+    return results
+
+
 @pytest.mark.parametrize(
     ("locale", "name", "title"),
     [
@@ -99,17 +114,8 @@ def test_the_results_page(
 ) -> None:
     part = accounts[:40]
     with extension_context(playwright, extension_dir, locale=locale, viewport=VIEW) as (ctx, _):
-        faces(ctx)
-        XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        results = opened.value
-        results.set_viewport_size({"width": VIEW[0], "height": VIEW[1]})
-        expect(results.get_by_test_id("row")).to_have_count(len(part))
+        results = scanned_results(ctx, part)
         expect(results.locator("h1")).to_have_text(title)
-        expect(results.get_by_test_id("progress")).to_be_hidden()
         # Pictures of people's faces load from the stand-in CDN; wait until they are drawn.
         results.wait_for_load_state("networkidle")
         save(results, name, tmp_path)
@@ -125,16 +131,7 @@ def test_suggestions_and_reasons(
     """A filtered view (the suggestions only) with one under review, and a row's reasons."""
     part = accounts[:150]
     with extension_context(playwright, extension_dir, viewport=VIEW) as (ctx, _):
-        faces(ctx)
-        XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
-        page = ctx.new_page()
-        page.goto(f"https://x.com{LIST}")
-        with ctx.expect_page(timeout=120_000) as opened:
-            page.get_by_test_id("passerelle-scan").click()
-        results = opened.value
-        results.set_viewport_size({"width": VIEW[0], "height": VIEW[1]})
-        expect(results.get_by_test_id("row")).to_have_count(len(part))
-        expect(results.get_by_test_id("progress")).to_be_hidden()
+        results = scanned_results(ctx, part)
         results.get_by_test_id("filter-level").select_option("possible")
         expect(results.get_by_test_id("shown")).to_contain_text("of 150")
         assert results.locator(".match.suggestion:visible").count() > 0
