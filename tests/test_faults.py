@@ -174,11 +174,17 @@ def test_dns_failure_falls_back_or_marks_the_account(
     if appview_down:
         clean_internet.control.add_fault(APPVIEW, "status", status=503)
     clean_internet.dns.mode = mode
+    queries_before = clean_internet.dns.queries  # the counter lives as long as the session
     try:
         out = resolve(make_app(**FAST), cases)
     finally:
         clean_internet.dns.mode = "answer"
-    assert clean_internet.dns.queries > 0
+    if not appview_down:
+        # The AppView up but the domain's HTTPS down: DNS was tried before the fallback.
+        # (AppView down: getProfiles already failed, so the account is an error and the
+        # domain is not worth asking; the test once passed only because earlier cases had
+        # moved the shared counter.)
+        assert clean_internet.dns.queries > queries_before
     for a, r in zip(cases, out["results"], strict=True):
         assert r["handle"] == a["handle"]
         got = r["bluesky"]
