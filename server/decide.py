@@ -171,6 +171,11 @@ def decide_network(
     return cands[0], others
 
 
+def on_threads(c: Candidate) -> bool:
+    """A Threads account seen from the fediverse (`@user@threads.net`)."""
+    return c.network == "mastodon" and c.ident.lower().endswith(signals.THREADS_SUFFIXES)
+
+
 def _bucket(aff: float) -> int:
     """Affinity in coarse steps: string ratios below `CLOSE` are noise, not a preference."""
     return 2 if aff >= SAME else 1 if aff >= CLOSE else 0
@@ -190,6 +195,15 @@ def _break_ties(cands: list[Candidate]) -> None:
     if top.claimed and not second.claimed and top.level == "confirmed":
         return
     tied = top.level
+    native = [c for c in cands if c.level == tied and not on_threads(c)]
+    if len(native) == 1 and all(c.level != tied or c is native[0] or on_threads(c) for c in cands):
+        # "I mostly hang out on mastodon.social/@me, but sometimes threads.net/@me": the Threads
+        # account mirrors an Instagram one; the fediverse account of their own is their match.
+        for c in cands:
+            if c is not native[0] and c.level == tied:
+                c.level = "possible"
+        cands.sort(key=_rank, reverse=True)
+        return
     for c in cands:
         if c.level == tied:
             c.level = "possible"

@@ -114,6 +114,11 @@ _LABELS_AT_END = re.compile(
 _CLAUSE_BREAK = re.compile(r"[\n|•·;,.!?]\s|[\n|•·;]")
 _RELATION_WINDOW = 60
 
+# Threads accounts that federate are `@user@threads.net` (the web moved to threads.com in 2025).
+THREADS_SUFFIXES = ("@threads.net", "@threads.com")
+# Its web addresses, whose `/@user` pages are `user@threads.net` on the fediverse.
+THREADS_WEB = {h: "threads.net" for h in ("www.threads.net", "threads.com", "www.threads.com")}
+
 # Hosts whose /@user pages are not fediverse accounts.
 NOT_FEDIVERSE = frozenset(
     {
@@ -160,6 +165,13 @@ X_MIRRORS = frozenset(
         "mastodon.bird.makeup",
         "nitter.social",
     }
+)
+# Labels of a `user@domain` that is no fediverse account, read just before it: e-mail, Nostr
+# (NIP-05) and Lightning addresses share the form ("Nostr: me@example.com", "⚡: me@wallet.com").
+_OTHER_ADDRESS_LABEL = re.compile(
+    r"(?:\b(?:nostr|nip-?05|lightning|ln|lnurl|e-?mail|mail|courriel|contact|booking|"
+    r"business|inquiries|enquiries|paypal)\b|⚡|📧|✉|📩|📨|📬|💌)\W{0,4}$",
+    re.IGNORECASE,
 )
 # Mail providers: `user@gmail.com` is an address, not an account; skipped before any request.
 MAIL_HOSTS = frozenset(
@@ -276,6 +288,7 @@ def valid_acct(user: str, host: str) -> str | None:
         return None
     if h in NOT_FEDIVERSE:
         return None
+    h = THREADS_WEB.get(h, h)
     return f"{user}@{h}"
 
 
@@ -331,13 +344,18 @@ def _claimed_near(text: str, start: int, end: int) -> bool:
     return bool(_CLAIM.search(window)) or _alone_on_its_line(text, start, end)
 
 
+# What parts a bio the way lines do: "he/him | … | dm for private | alice.bsky.social".
+_SEGMENT_BREAK = re.compile(r"\n|\s[|•·]\s")
+
+
 def _alone_on_its_line(text: str, start: int, end: int) -> bool:
-    """An address on a line of its own (labels aside) is how people give their own."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
+    """An address on a line of its own, or alone between the bars or bullets that part a bio
+    (labels aside), is how people give their own."""
+    breaks = [(m.start(), m.end()) for m in _SEGMENT_BREAK.finditer(text)]
+    line_start = max((e for s, e in breaks if e <= start), default=0)
+    line_end = min((s for s, e in breaks if s >= end), default=len(text))
     if line_start == 0 and line_end == len(text):
-        return False  # a one-line bio is not a line of its own
+        return False  # a one-part bio is not a part of its own
     rest = text[line_start:start] + " " + text[end:line_end]
     return not _LABELS_AT_END.sub("", rest.strip()).strip(" .,;!")
 
@@ -421,7 +439,9 @@ def clues_from_text(text: str, where: str) -> list[Clue]:
         if not acct:
             continue
         bare = not m["at"]
-        if bare and acct.partition("@")[2] in MAIL_HOSTS:
+        if bare and (
+            acct.partition("@")[2] in MAIL_HOSTS or _OTHER_ADDRESS_LABEL.search(text[: m.start()])
+        ):
             continue
         found = _fedi_clues(acct, handle_reason, claimed=claim(m), bare=bare)
         clues += _tied(found, related(m))
@@ -478,6 +498,10 @@ def clues_from_url(url: str, reason: str) -> list[Clue]:
     if parts is None or host is None:
         return []
     path = unquote(parts.path or "")
+    handle = valid_bsky_handle(host) if host.endswith(".bsky.social") else None
+    if handle and path in ("", "/"):
+        # "https://alice.bsky.social": a Bluesky handle written as a web address.
+        return [Clue("bluesky", handle, reason, claimed=True, bare=False)]
     rebuilt = f"https://{host}{path}"
     found = [c for c in clues_from_text(rebuilt, "bio") if c.reason in ("bio-url", "bio-handle")]
     return [Clue(c.network, c.value, reason, claimed=True, bare=False) for c in found]

@@ -28,7 +28,7 @@ def run_module(module: str, options: str, out: Path) -> tuple[dict[str, Any], st
 def test_small_run(tmp_path: Path) -> None:
     report, stdout = run_module(
         "benchmarks",
-        "--sizes 60 --peer-sample 15 --scan 60 --latency 0.005",
+        "--sizes 60 --peer-sample 15 --scan 60 --latency 0.005 --real 40",
         tmp_path / "results.json",
     )
     [size] = report["sizes"]
@@ -45,6 +45,11 @@ def test_small_run(tmp_path: Path) -> None:
     assert size["peer"]["accounts"] == 15
     assert report["scan"]["read"] == 60
     assert "| Passerelle cold | 60 |" in stdout and "| peer" in stdout
+    # The second yardstick: real X accounts, beside the peer approach on the same accounts.
+    real = report["real"]
+    assert real["accounts"] == 40 and real["peer"]["accounts"] == 40
+    assert real["cold"]["errors"] == 0 and real["cold"]["quality"]["bluesky"]["false_follows"] == 0
+    assert "| Passerelle cold (real X accounts) | 40 |" in stdout
 
 
 def test_small_load_run(tmp_path: Path) -> None:

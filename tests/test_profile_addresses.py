@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from server.signals import clues_from_text, clues_from_url
+from tests import mdtable
 
-TABLE = Path(__file__).resolve().parent / "tables" / "profile_addresses.md"
 
-
-def rows() -> list[tuple[str, str, str]]:
-    out = []
-    for line in TABLE.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("| ") or line.startswith(("| kind", "|---")):
-            continue
-        kind, text, names = (c.strip() for c in line.strip().strip("|").split("|"))
-        out.append((kind, text, names))
-    return out
+def rows() -> list[tuple[str, ...]]:
+    return mdtable.rows("profile_addresses.md", 3)
 
 
 ROWS = rows()

@@ -4,26 +4,16 @@ the decision gives it its level (decide). Pure: no network."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from server.decide import Found, decide_network
 from server.models import Account, BskyProfile, Clue, FediAccount
 from server.signals import extract
-
-TABLE = Path(__file__).resolve().parent / "tables" / "whose_account.md"
+from tests import mdtable
 
 
 def rows() -> list[tuple[str, ...]]:
-    out = []
-    for line in TABLE.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("| ") or line.startswith(("| X name", "|---")):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        assert len(cells) == 6, line
-        out.append(tuple(cells))
-    return out
+    return mdtable.rows("whose_account.md", 6)
 
 
 def profile(address: str, name: str) -> BskyProfile | FediAccount:

@@ -21,7 +21,7 @@ from atproto_client.request import Request, _handle_request_errors, _handle_resp
 from ..cache import MISSING, Cache
 from ..models import BskyProfile
 from ..signals import valid_did
-from .http import USER_AGENT, UpstreamUnavailable, count, split_cached
+from .http import USER_AGENT, UpstreamUnavailable, count, flights, split_cached
 
 BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors
 RELATIONSHIPS_BATCH = 30  # app.bsky.graph.getRelationships accepts at most 30 others
@@ -130,19 +130,20 @@ class Bluesky:
         valid only if the DID's own record names it back, which the AppView has verified.
         """
         key = "bsky:domain:" + domain
-        hit = self.cache.get(key)
-        if hit is not MISSING:
-            count(hits=1)
-            return hit or None
-        did = self._did_from_https(domain)
-        if did is None:
-            did, dns_answered = self._did_from_dns(domain)
-            if did is None and not dns_answered:
-                # No DNS from here (a proxy-only network, a resolver down): let the AppView
-                # resolve the handle; it checks DNS and HTTPS itself.
-                did = self._did_from_appview(domain)
-        self.cache.set(key, did, DOMAIN_TTL)
-        return did
+        with flights.one(key):
+            hit = self.cache.get(key)
+            if hit is not MISSING:
+                count(hits=1)
+                return hit or None
+            did = self._did_from_https(domain)
+            if did is None:
+                did, dns_answered = self._did_from_dns(domain)
+                if did is None and not dns_answered:
+                    # No DNS from here (a proxy-only network, a resolver down): let the AppView
+                    # resolve the handle; it checks DNS and HTTPS itself.
+                    did = self._did_from_appview(domain)
+            self.cache.set(key, did, DOMAIN_TTL)
+            return did
 
     def _did_from_appview(self, domain: str) -> str | None:
         try:
@@ -245,19 +246,22 @@ class Bluesky:
     def search(self, query: str, limit: int = 10) -> list[BskyProfile]:
         """Name search: the last resort for accounts nothing else found."""
         key = f"bsky:search:{limit}:{query.casefold()}"
-        hit = self.cache.get(key)
-        if hit is not MISSING:
-            count(hits=1)
-            return [BskyProfile.from_json(p) for p in hit]
-        try:
-            response = self.client.app.bsky.actor.search_actors(params={"q": query, "limit": limit})
-        except atproto_errors.BadRequestError:
-            return []
-        except atproto_errors.AtProtocolError as e:
-            raise UpstreamUnavailable(f"appview searchActors: {type(e).__name__}") from e
-        profiles = [profile_from_view(v) for v in response.actors]
-        self.cache.set(key, [p.to_json() for p in profiles], SEARCH_TTL)
-        return profiles
+        with flights.one(key):
+            hit = self.cache.get(key)
+            if hit is not MISSING:
+                count(hits=1)
+                return [BskyProfile.from_json(p) for p in hit]
+            try:
+                response = self.client.app.bsky.actor.search_actors(
+                    params={"q": query, "limit": limit}
+                )
+            except atproto_errors.BadRequestError:
+                return []
+            except atproto_errors.AtProtocolError as e:
+                raise UpstreamUnavailable(f"appview searchActors: {type(e).__name__}") from e
+            profiles = [profile_from_view(v) for v in response.actors]
+            self.cache.set(key, [p.to_json() for p in profiles], SEARCH_TTL)
+            return profiles
 
 
 def _dns_resolver(servers: Sequence[str], timeout: float) -> dns.resolver.Resolver:

@@ -15,7 +15,7 @@ from ..models import BskyProfile, FediAccount
 from ..signals import BRIDGY_BSKY, bridged_acct_for_bsky
 from .bluesky import RELATIONSHIPS_BATCH, Bluesky
 from .fediverse import Fediverse
-from .http import count, split_cached
+from .http import count, flights, split_cached
 
 TTL = 24 * 3600
 
@@ -57,30 +57,31 @@ class Bridges:
         """The bridged fediverse account of a Bluesky profile, if the person opted in."""
         acct = bridged_acct_for_bsky(profile.handle)
         key = "bridge:bsky:" + acct
-        hit = self.cache.get(key)
-        if hit is not MISSING:
-            count(hits=1)
-            return FediAccount.from_json(hit) if hit else None
-        jrd = self.fediverse.webfinger(acct)
-        found = None
-        if jrd is not None and str(jrd.get("subject", "")).lower() == f"acct:{acct}":
-            page = next(
-                (
-                    str(ln.get("href"))
-                    for ln in jrd.get("links") or []
-                    if isinstance(ln, dict)
-                    and ln.get("rel") == "http://webfinger.net/rel/profile-page"
-                    and ln.get("href")
-                ),
-                f"https://{BRIDGY_BSKY}/r/https://bsky.app/profile/{profile.handle}",
-            )
-            found = FediAccount(
-                acct=acct,
-                url=page,
-                display_name=profile.display_name,
-                note=profile.description,
-                avatar=profile.avatar,
-                software="bridgy-fed",
-            )
-        self.cache.set(key, found.to_json() if found else None, TTL)
-        return found
+        with flights.one(key):
+            hit = self.cache.get(key)
+            if hit is not MISSING:
+                count(hits=1)
+                return FediAccount.from_json(hit) if hit else None
+            jrd = self.fediverse.webfinger(acct)
+            found = None
+            if jrd is not None and str(jrd.get("subject", "")).lower() == f"acct:{acct}":
+                page = next(
+                    (
+                        str(ln.get("href"))
+                        for ln in jrd.get("links") or []
+                        if isinstance(ln, dict)
+                        and ln.get("rel") == "http://webfinger.net/rel/profile-page"
+                        and ln.get("href")
+                    ),
+                    f"https://{BRIDGY_BSKY}/r/https://bsky.app/profile/{profile.handle}",
+                )
+                found = FediAccount(
+                    acct=acct,
+                    url=page,
+                    display_name=profile.display_name,
+                    note=profile.description,
+                    avatar=profile.avatar,
+                    software="bridgy-fed",
+                )
+            self.cache.set(key, found.to_json() if found else None, TTL)
+            return found

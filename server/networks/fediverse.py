@@ -22,7 +22,7 @@ from ..models import FediAccount
 from ..profile_page import ProfilePage, read_profile_page
 from ..signals import ascii_host, is_x_mirror
 from ..text import html_to_text
-from .http import USER_AGENT, UpstreamUnavailable, count, get_json
+from .http import USER_AGENT, UpstreamUnavailable, count, flights, get_json
 
 SOFTWARE_TTL = 7 * 24 * 3600
 FOUND_TTL = 24 * 3600
@@ -156,13 +156,16 @@ class Fediverse:
         Raises UpstreamUnavailable when a server could not be asked (nothing is cached then).
         """
         key = f"fedi:acct:{int(bare)}:{acct}"
-        hit = self.cache.get(key)
-        if hit is not MISSING:
-            count(hits=1)
-            return FediAccount.from_json(hit) if hit else None
-        found = self._lookup(acct, bare)
-        self.cache.set(key, found.to_json() if found else None, FOUND_TTL if found else MISSING_TTL)
-        return found
+        with flights.one(key):
+            hit = self.cache.get(key)
+            if hit is not MISSING:
+                count(hits=1)
+                return FediAccount.from_json(hit) if hit else None
+            found = self._lookup(acct, bare)
+            self.cache.set(
+                key, found.to_json() if found else None, FOUND_TTL if found else MISSING_TTL
+            )
+            return found
 
     def _lookup(self, acct: str, bare: bool) -> FediAccount | None:
         user, _, host = acct.partition("@")

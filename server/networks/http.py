@@ -97,6 +97,36 @@ def count(requests_: int = 0, hits: int = 0, waited: float = 0.0) -> None:
         stats.add(requests_, hits, waited)
 
 
+class _Flights:
+    """One question at a time per cache key in this process.
+
+    Two accounts of one batch may name the same server, the same account or the same display
+    name, and the threads working for them would ask the network twice before either answer
+    reached the cache. The second asker waits for the first and reads its answer back from the
+    cache (with the cache off, it asks again)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def one(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[key]
+
+
+flights = _Flights()
+
+
 def split_cached(
     cache: Cache, prefix: str, keys: Iterable[str]
 ) -> tuple[dict[str, Any], list[str]]:
