@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -10,8 +11,9 @@ from flask import Blueprint, current_app, jsonify, request
 from . import __version__
 from .errors import ApiError
 from .guard import charge_accounts, guard
+from .hosts import host_of
 from .openapi import spec
-from .validate import InputError, parse_request
+from .validate import SESSION_ID, InputError, parse_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -66,6 +68,22 @@ def _json_body() -> Any:
         raise ApiError(400, "malformed", f"the body is not valid JSON: {e}") from None
 
 
+def _search_as(body: Any) -> tuple[str, str] | None:
+    """`"mastodon_session"`: the user's Mastodon sign-in (for following), whose server's search
+    is asked too for people still unmatched on the fediverse."""
+    if not isinstance(body, dict) or body.get("mastodon_session") is None:
+        return None
+    sid = body["mastodon_session"]
+    if not isinstance(sid, str) or not re.fullmatch(SESSION_ID, sid):
+        raise ApiError(
+            422, "invalid-field", "mastodon_session must be the id of a Mastodon sign-in"
+        )
+    session = current_app.extensions["passerelle.jobs"].mastodon.session(sid)
+    if session is None:
+        raise ApiError(401, "session-expired", "sign in to your Mastodon server again")
+    return host_of(session.server), session.token
+
+
 @bp.post("/resolve")
 def resolve() -> Any:
     body = _json_body()
@@ -75,12 +93,19 @@ def resolve() -> Any:
         )
     except InputError as e:
         raise ApiError(e.status, e.code, str(e)) from None
+    search_as = _search_as(body)
     charge_accounts(len(accounts))
     resolver = current_app.extensions["passerelle.resolver"]
     g = guard()
     used: list[int] = []
     try:
-        answer = resolver.resolve(accounts, networks, host_budget=g.host_budget(), hosts_used=used)
+        answer = resolver.resolve(
+            accounts,
+            networks,
+            host_budget=g.host_budget(),
+            hosts_used=used,
+            search_as=search_as,
+        )
     finally:
         g.spent_hosts(sum(used))
     return jsonify(answer)

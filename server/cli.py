@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -94,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="bluesky,mastodon",
         help="where to look, comma-separated (default both)",
     )
+    r.add_argument(
+        "--search-server",
+        metavar="URL",
+        help="your own Mastodon server (with MASTODON_ACCESS_TOKEN, scope read:search): its "
+        "search, which covers every account it federates with, is asked for a profile naming "
+        "the X account of each person still unmatched on the fediverse (one request each; a "
+        "hit counts only with that link back)",
+    )
     f = sub.add_parser("follow", help="follow the matches of a resolve output")
     fsub = f.add_subparsers(dest="network", required=True, parser_class=_Parser)
     fb = fsub.add_parser("bluesky", help="follow on Bluesky (BLUESKY_HANDLE, BLUESKY_APP_PASSWORD)")
@@ -176,6 +185,25 @@ class _Bar:
         sys.stderr.flush()
 
 
+def _search_as(url: str) -> tuple[str, str]:
+    """`--search-server`: the user's server and their token (from the environment only)."""
+    from urllib.parse import urlsplit
+
+    from .follow.mastodon import home_server
+
+    token = os.environ.get("MASTODON_ACCESS_TOKEN", "").strip()
+    if not token:
+        raise UsageError(
+            "--search-server needs MASTODON_ACCESS_TOKEN (a token of your account with the "
+            "read:search scope) in the environment"
+        )
+    try:
+        server = home_server(url)
+    except InputError as e:
+        raise UsageError(f"--search-server {e}") from None
+    return urlsplit(server).hostname or "", token
+
+
 def cmd_resolve(args: argparse.Namespace) -> int:
     from . import output, owners
     from .cache import open_cache
@@ -187,6 +215,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         accounts, _ = parse_request(body, max_accounts=10**9)
     except InputError as e:
         raise UsageError(f"{args.file}: {e}") from None
+    search_as = _search_as(args.search_server) if args.search_server else None
     resolver = Resolver(settings, open_cache(settings.cache_url))
     results: list[dict[str, Any]] = []
     stats = {"accounts": 0, "upstream_requests": 0, "cache_hits": 0, "seconds": 0.0}
@@ -194,7 +223,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     bar.update(0)
     try:
         for i in range(0, len(accounts), CHUNK):
-            part = resolver.resolve(accounts[i : i + CHUNK], args.networks)
+            part = resolver.resolve(accounts[i : i + CHUNK], args.networks, search_as=search_as)
             results += part["results"]
             for k in stats:
                 stats[k] += part["stats"][k]

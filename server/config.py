@@ -86,6 +86,13 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "search Bluesky by display name for accounts nothing else found (`on`/`off`)",
     ),
     "PASSERELLE_BRIDGES": ("on", "offer Bridgy Fed addresses (`on`/`off`)"),
+    "PASSERELLE_FEDI_SEARCH": (
+        "",
+        "large fediverse servers (comma-separated names, e.g. `mastodon.social`) whose public "
+        "account search is asked, for each person still unmatched on the fediverse, for a "
+        "profile that names their X account; a hit counts only with that proof. One request "
+        "per person and server: off by default",
+    ),
     "PASSERELLE_DNS_SERVERS": (
         "",
         "DNS servers (`host` or `host:port`, comma-separated) for "
@@ -167,6 +174,7 @@ class Settings:
     bsky_pds_set: bool = False  # PASSERELLE_BSKY_PDS given: an override, no look-up
     plc_url: str = "https://plc.directory"
     trusted_hosts: tuple[str, ...] = ()
+    fedi_search: tuple[str, ...] = ()
 
     def shared_by(self, workers: int) -> Settings:
         """This process's share of the per-host limits when `workers` processes run."""
@@ -305,4 +313,21 @@ def load(env: dict[str, str] | None = None, overrides: dict[str, Any] | None = N
         public_url=_url(raw, "PASSERELLE_PUBLIC_URL")
         if raw["PASSERELLE_PUBLIC_URL"].strip()
         else "",
+        fedi_search=_servers(raw, "PASSERELLE_FEDI_SEARCH"),
     )
+
+
+def _servers(raw: dict[str, str], key: str) -> tuple[str, ...]:
+    """Server names: public DNS names, as the operator writes them (`mastodon.social`)."""
+    from .hosts import why_not_public
+
+    out: list[str] = []
+    for part in raw[key].split(","):
+        name = part.strip().lower().rstrip(".")
+        if not name:
+            continue
+        if "/" in name or ":" in name or "." not in name or why_not_public(name):
+            raise ConfigError(f"{key}: expected server names like mastodon.social, got {name!r}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)

@@ -137,6 +137,8 @@ def decide_network(
                 related_only = related_only and f.clue.related
             elif f.via == "name-search":
                 c.reasons.add("name-search")
+            elif f.via == "link-search":
+                c.reasons.add("link-search")
         dest_handle = handle_of(profile)
         if same_handle(account.handle, dest_handle):
             c.reasons.add("same-handle")

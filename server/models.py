@@ -186,6 +186,7 @@ REASON_ORDER = (
     "same-handle",
     "same-name",
     "name-search",
+    "link-search",
     "bridged",
 )
 

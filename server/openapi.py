@@ -17,6 +17,7 @@ from .validate import (
     MAX_FIELD,
     MAX_ID,
     MAX_LINKS,
+    SESSION_ID,
     TARGET_ACCT,
     TARGET_DID,
     TARGET_HANDLE,
@@ -155,6 +156,14 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
                             "type": ["array", "null"],
                             "minItems": 1,
                             "items": {"enum": ["bluesky", "mastodon"]},
+                        },
+                        "mastodon_session": {
+                            "type": ["string", "null"],
+                            "pattern": SESSION_ID,
+                            "description": "a Mastodon sign-in's id: that user's server is "
+                            "searched too, with their token, for profiles naming the X account "
+                            "of those still unmatched on the fediverse (401 session-expired "
+                            "when it has expired)",
                         },
                     },
                 },

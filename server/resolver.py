@@ -5,7 +5,9 @@ layer), so that requests are shared across all accounts of the batch:
 1. the candidates every X profile names, and the same-handle guesses: Bluesky actors batched 25
    per getProfiles call, fediverse accounts each on its own server;
 2. links found on the accounts just confirmed (a Bluesky bio naming a Mastodon account and the
-   reverse), and the name search for accounts still unmatched on Bluesky;
+   reverse), the name search for accounts still unmatched on Bluesky, and, where the operator
+   names large servers (`PASSERELLE_FEDI_SEARCH`), their account search for profiles naming the
+   X account of those still unmatched on the fediverse;
 3. Bridgy Fed mirrors for people found on one network only.
 `signals` reads the profiles and `decide` judges the evidence; this module only moves data.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,12 +88,15 @@ class Resolver:
         networks: Iterable[Network] = ("bluesky", "mastodon"),
         host_budget: int | None = None,
         hosts_used: list[int] | None = None,
+        search_as: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         """The API response for a list of accounts (see API.md, `POST /api/resolve`).
 
         `host_budget`: at most that many distinct servers named by outside text are contacted;
         accounts that needed more are answered with an error (ask again: a smaller request, or
-        later). `hosts_used` receives how many were contacted."""
+        later). `hosts_used` receives how many were contacted. `search_as` is the user's own
+        Mastodon server and token: its search is asked too, for those still unmatched on the
+        fediverse (link-back search)."""
         nets: tuple[Network, ...] = tuple(n for n in ("bluesky", "mastodon") if n in set(networks))
         stats = Stats(host_budget=host_budget)
         token = current_stats.set(stats)
@@ -104,7 +109,7 @@ class Resolver:
             self._round_named(states, nets)
             self._round_domains(states, nets)
             self._decide_all(states, nets)
-            self._round_linked(states, nets)
+            self._round_linked(states, nets, search_as)
             self._round_search_domains(states, nets)
             self._decide_all(states, nets)
             self._round_bridges(states, nets)
@@ -217,10 +222,19 @@ class Resolver:
                 if did and did == profile.did:
                     st.found.append(Found("bluesky", profile, "clue", clue))
 
-    def _round_linked(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_linked(
+        self,
+        states: dict[str, _State],
+        nets: tuple[Network, ...],
+        search_as: tuple[str, str] | None = None,
+    ) -> None:
+        servers: list[tuple[str, str | None]] = [(s, None) for s in self.settings.fedi_search]
+        if search_as is not None:
+            servers = [x for x in servers if x[0] != search_as[0]] + [search_as]
         bsky: dict[str, list[_BskyAsk]] = {}
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
         searches: list[tuple[str, str]] = []
+        link_searches: list[tuple[str, str, str | None]] = []
         for key, st in states.items():
             known = {(f.network, decide_mod.handle_of(f.profile)) for f in st.found}
             known |= {(c.network, c.value) for c in st.clues}
@@ -246,7 +260,14 @@ class Resolver:
                 query = search_query(st.account.name)
                 if query:
                     searches.append((key, query))
-        self._run(states, bsky, fedi, searches)
+            if (
+                "mastodon" in nets
+                and "mastodon" not in st.failed
+                and (m is None or m.level == "possible")
+                and len(st.account.handle) >= 3  # a shorter query finds only exact addresses
+            ):
+                link_searches += [(key, server, token) for server, token in servers]
+        self._run(states, bsky, fedi, searches, link_searches)
 
     def _round_bridges(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         if not self.settings.bridges or len(nets) < 2:
@@ -332,6 +353,7 @@ class Resolver:
         bsky: dict[str, list[_BskyAsk]],
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]],
         searches: list[tuple[str, str]],
+        link_searches: Sequence[tuple[str, str, str | None]] = (),
     ) -> None:
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
         failure_net: dict[int, Network] = {}
@@ -363,7 +385,31 @@ class Resolver:
             fut = self._submit(self.bluesky.search, query)
             failure_net[id(fut)] = "bluesky"
             futures.append((fut, [key], got))
+        for key, server, token in link_searches:
+
+            def linked(accounts: list[FediAccount], key: str = key) -> None:
+                for a in accounts:
+                    states[key].found.append(Found("mastodon", a, "link-search"))
+
+            fut = self._submit(self._link_search, server, states[key].account.handle, token)
+            failure_net[id(fut)] = "mastodon"
+            futures.append((fut, [key], linked))
         self._collect(states, futures, failure_net)
+
+    def _link_search(
+        self, server: str, x_handle: str, token: str | None = None
+    ) -> list[FediAccount]:
+        """Profiles on the fediverse that name this X account, found through a large server's
+        search and then checked on their own server: only what still names the X account there
+        counts (a search hit without that proof is a stranger who shares a word)."""
+        out = []
+        for hit in self.fediverse.search_accounts(server, x_handle, token):
+            if not decide_mod.reverse_link(hit, x_handle):
+                continue
+            own = self.fediverse.lookup(hit.acct)
+            if own is not None and decide_mod.reverse_link(own, x_handle):
+                out.append(own)
+        return out
 
     def _collect(
         self,

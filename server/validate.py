@@ -115,6 +115,9 @@ def parse_request(body: Any, max_accounts: int) -> tuple[list[Account], tuple[Ne
     return accounts, tuple(dict.fromkeys(nets))
 
 
+# A sign-in's id as the service gives it (`secrets.token_urlsafe`).
+SESSION_ID = r"^[A-Za-z0-9_-]{1,200}$"
+
 # Targets as the atproto and Mastodon specifications write them; the OpenAPI description
 # publishes these very patterns. One malformed identifier would fail a whole batch of writes,
 # and a huge one would fill the job's file.

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
@@ -27,6 +28,8 @@ from .http import USER_AGENT, UpstreamUnavailable, count, flights, get_json
 SOFTWARE_TTL = 7 * 24 * 3600
 FOUND_TTL = 24 * 3600
 MISSING_TTL = 6 * 3600
+SEARCH_TTL = 24 * 3600
+SEARCH_LIMIT = 5  # what Mastodon gives a visitor without a token
 # Servers whose /api/v1/accounts/lookup answers like Mastodon's.
 MASTODON_API = frozenset(
     {
@@ -122,6 +125,18 @@ class Fediverse:
         self.cache.set(key, name, SOFTWARE_TTL)
         return name or None
 
+    def _signed_in(self, host: str, token: str) -> Mastodon:
+        """A client of one user on their own server, for one call (the token is not kept)."""
+        return Mastodon(
+            api_base_url=f"https://{host}",
+            access_token=token,
+            session=self.session,
+            request_timeout=self.timeout,
+            ratelimit_method="throw",
+            version_check_mode="none",
+            user_agent=USER_AGENT,
+        )
+
     def _mastodon(self, host: str) -> Mastodon:
         with self._lock:
             client = self._clients.get(host)
@@ -165,6 +180,52 @@ class Fediverse:
             self.cache.set(
                 key, found.to_json() if found else None, FOUND_TTL if found else MISSING_TTL
             )
+            return found
+
+    # -- a large server's account search --------------------------------------------------------
+    def search_accounts(
+        self, server: str, query: str, token: str | None = None
+    ) -> list[FediAccount]:
+        """Accounts a Mastodon server knows that match `query` (`/api/v2/search`, never with
+        `resolve` nor `offset`, which Mastodon refuses a visitor). Where the server runs
+        Elasticsearch the bios of accounts that opted into discovery are searched too, which is
+        how a profile naming an X account is found. With the user's `token` (their own server),
+        the search is theirs: it covers every account that server federates with. What comes
+        back is the server's copy: the caller checks the proof and asks the account's own
+        server."""
+        # A signed-in search answers per user: its cache key carries a digest of the token
+        # (never the token).
+        who = hashlib.sha256(token.encode()).hexdigest()[:16] if token else "public"
+        key = f"fedi:search:{server}:{who}:{query.casefold()}"
+        with flights.one(key):
+            hit = self.cache.get(key)
+            if hit is not MISSING:
+                count(hits=1)
+                return [FediAccount.from_json(a) for a in hit]
+            if self.software(server) not in MASTODON_API:
+                return []
+            client = self._mastodon(server) if token is None else self._signed_in(server, token)
+            try:
+                result = client.search_v2(
+                    query, resolve=False, result_type="accounts", limit=SEARCH_LIMIT
+                )
+            except (
+                mastodon_errors.MastodonNetworkError,
+                mastodon_errors.MastodonRatelimitError,
+                mastodon_errors.MastodonServerError,
+            ) as e:
+                raise UpstreamUnavailable(f"{server}: {type(e).__name__}") from e
+            except mastodon_errors.MastodonError:
+                return []  # this server keeps its search for signed-in users
+            found = []
+            for account in result.get("accounts") or []:
+                acct = str(account.get("acct") or "").lower()
+                if not acct:
+                    continue
+                if "@" not in acct:
+                    acct = f"{acct}@{server}"
+                found.append(account_from_api(account, acct, ""))
+            self.cache.set(key, [a.to_json() for a in found], SEARCH_TTL)
             return found
 
     def _lookup(self, acct: str, bare: bool) -> FediAccount | None:

@@ -475,10 +475,11 @@ class FediServer:
             or path in ("/api/v1/apps", "/.well-known/oauth-authorization-server")
         ):
             return self.oauth(host, server, path)
+        if path == "/api/v2/search" and software == "mastodon":
+            return self.search(host, server)
         if path.startswith(
             (
                 "/api/v1/accounts/verify_credentials",
-                "/api/v2/search",
                 "/api/v1/accounts/relationships",
             )
         ) or (path.startswith("/api/v1/accounts/") and path.endswith("/follow")):
@@ -515,6 +516,74 @@ class FediServer:
         self.w.ids[e["id"]] = canonical
         return e
 
+    def search(self, home: str, server: dict[str, Any]) -> Response:
+        """`GET /api/v2/search` as Mastodon answers it (app/controllers/api/v2/search_controller.rb,
+        app/services/search_service.rb, app/services/account_search_service.rb):
+        - without a token: `offset` or `resolve=true` → 401 with Mastodon's messages; a query
+          under 3 characters finds only an exact `user@domain`;
+        - `resolve=true` (signed in) fetches an exact `user@domain` from its server;
+        - otherwise the accounts the server knows (its own, and the remote ones it federates
+          with, `knows`) whose username or display name holds the query, or, where the server
+          runs Elasticsearch (`search: "es"`, the default; `"db"` is the Postgres fallback),
+          whose bio does, for accounts that opted into discovery (`discoverable`; the index's
+          `text` field is filled only for them). Profile fields are never searched. `stale`
+          holds its out-of-date copies of remote profiles."""
+        auth = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        me = server.get("tokens", {}).get(auth) if auth else None
+        if auth and me is None:
+            return _json({"error": "The access token is invalid"}, 401)
+        q = (request.args.get("q") or "").strip()
+        if not q:
+            return _json({"error": "param is missing or the value is empty: q"}, 400)
+        resolve = request.args.get("resolve") in ("true", "True", "1")
+        if me is None and request.args.get("offset"):
+            return _json(
+                {"error": "Search queries pagination is not supported without authentication"}, 401
+            )
+        if me is None and resolve:
+            return _json(
+                {
+                    "error": "Search queries that resolve remote resources are not supported "
+                    "without authentication"
+                },
+                401,
+            )
+        kind = request.args.get("type") or "accounts"
+        out: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
+        if kind != "accounts" or (q.startswith("#") or ("@" in q and " " in q)):
+            return _json(out, headers=self.mastodon_ratelimit())
+        try:
+            limit = max(1, min(40, int(request.args.get("limit") or 20)))
+        except ValueError:
+            limit = 20
+        query = q.removeprefix("@").lower()
+        known: list[tuple[str, dict[str, Any]]] = [
+            (home, acc) for acc in server.get("accounts", {}).values()
+        ]
+        for acct in server.get("knows", []):
+            found = self._find(acct)
+            if found is not None:
+                known.append(found)
+        # Its copies of remote profiles that have changed since it last fetched them.
+        for acct, copy in server.get("stale", {}).items():
+            known.append((acct.partition("@")[2], copy))
+        hits: list[tuple[str, dict[str, Any]]] = []
+        if "@" in query:  # an exact address: the account itself (fetched when resolving)
+            found = self._find(query)
+            if found is not None and (resolve or found in known):
+                hits.append(found)
+        elif len(query) >= 3 or me is not None:
+            words = set(re.findall(r"\w+", query))
+            for host, acc in known:
+                names = set(re.findall(r"\w+", f"{acc['username']} {acc['display_name']}".lower()))
+                text = set()
+                if server.get("search", "es") == "es" and acc.get("discoverable"):
+                    text = set(re.findall(r"\w+", re.sub(r"<[^>]+>", " ", acc["note"]).lower()))
+                if query in acc["username"].lower() or (words and words <= (names | text)):
+                    hits.append((host, acc))
+        out["accounts"] = [self._entity_as_seen(home, h, a) for h, a in hits[:limit]]
+        return _json(out, headers=self.mastodon_ratelimit())
+
     def authenticated(self, home: str, server: dict[str, Any], path: str) -> Response:
         token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         me = server.get("tokens", {}).get(token)
@@ -529,11 +598,6 @@ class FediServer:
             )
             entity["followers_count"] = server["accounts"][me].get("followers_count", 0)
             return _json(entity, headers=rl)
-        if path == "/api/v2/search":
-            q = request.args.get("q", "")
-            found = self._find(q) if request.args.get("resolve") in ("true", "True", "1") else None
-            accounts = [self._entity_as_seen(home, *found)] if found else []
-            return _json({"accounts": accounts, "statuses": [], "hashtags": []}, headers=rl)
         if path == "/api/v1/accounts/relationships":
             ids = request.args.getlist("id[]") or request.args.getlist("id")
             return _json(
