@@ -200,12 +200,19 @@ async function pollFollowJob(key, prefix) {
 }
 
 // Mastodon: the user allows Passerelle on their own server's page (a new tab); the service
-// gets the token there and keeps it in memory. Here we only wait for it, then start the job.
-async function startMastodonFollow(msg) {
-  const cfg = await settings();
+// gets the token there and keeps it in memory. Here we only wait for the sign-in's id, kept in
+// this worker's memory only (never in storage) so that searching and following ask once.
+let mastodonSignedIn = null; // { server, session }
+
+function errorOf(answer) {
+  return (answer.data && answer.data.error && answer.data.error.message) || `HTTP ${answer.status}`;
+}
+
+async function mastodonSignIn(cfg, server) {
+  if (mastodonSignedIn && mastodonSignedIn.server === server) return { ok: true, session: mastodonSignedIn.session };
   const base = cfg.serviceUrl.replace(/\/+$/, '');
-  const auth = await post(base, '/api/mastodon/authorize', { server: msg.server }, cfg.token);
-  if (auth.status !== 200) return { ok: false, error: (auth.data && auth.data.error && auth.data.error.message) || `HTTP ${auth.status}` };
+  const auth = await post(base, '/api/mastodon/authorize', { server }, cfg.token);
+  if (auth.status !== 200) return { ok: false, error: errorOf(auth) };
   await api.tabs.create({ url: auth.data.authorize_url });
   const deadline = Date.now() + 15 * 60 * 1000;
   let session = null;
@@ -216,11 +223,60 @@ async function startMastodonFollow(msg) {
     if (data && data.ready) session = data.session;
   }
   if (!session) return { ok: false, error: 'no permission given' };
+  mastodonSignedIn = { server, session };
+  return { ok: true, session };
+}
+
+// The user's own server searches everything it federates with: asked for a profile naming
+// the X account of each person not yet found on the fediverse (the service keeps only hits
+// with that link back). Better answers replace the stored ones; the results page redraws.
+async function searchMastodonServer(msg) {
+  const cfg = await settings();
+  const signIn = await mastodonSignIn(cfg, msg.server);
+  if (!signIn.ok) return signIn;
+  const scanKey = `scan:${msg.key}`;
+  const resultsKey = `results:${msg.key}`;
+  const got = await api.storage.local.get([scanKey, resultsKey]);
+  const scan = got[scanKey];
+  const results = got[resultsKey] || {};
+  if (!scan) return { ok: false, error: 'no such list' };
+  const handles = msg.handles.filter((h) => typeof h === 'string' && scan.accounts[h] && results[h]);
+  let found = 0;
+  for (let i = 0; i < handles.length; i += CONFIG.batchSize) {
+    const part = handles.slice(i, i + CONFIG.batchSize);
+    const body = { accounts: part.map((h) => scan.accounts[h]), networks: ['mastodon'], mastodon_session: signIn.session };
+    const answer = await post(cfg.serviceUrl, '/api/resolve', body, cfg.token);
+    if (answer.status === 401) mastodonSignedIn = null; // expired: the next click signs in again
+    if (answer.status !== 200 || !answer.data || !Array.isArray(answer.data.results)) {
+      return { ok: false, error: errorOf(answer), found, searched: i };
+    }
+    const fresh = await api.storage.local.get(resultsKey); // the page may have changed others
+    const stored = fresh[resultsKey] || results;
+    answer.data.results.forEach((r, j) => {
+      const old = stored[part[j]];
+      const better = r.mastodon && r.mastodon.level !== 'possible';
+      if (!old || !better || (old.mastodon && old.mastodon.level !== 'possible')) return;
+      old.mastodon = r.mastodon;
+      old.candidates = { ...(old.candidates || {}), mastodon: r.candidates.mastodon || [] };
+      found += 1;
+    });
+    await api.storage.local.set({ [resultsKey]: stored });
+  }
+  return { ok: true, found, searched: handles.length };
+}
+
+async function startMastodonFollow(msg) {
+  const cfg = await settings();
+  const base = cfg.serviceUrl.replace(/\/+$/, '');
+  const signIn = await mastodonSignIn(cfg, msg.server);
+  if (!signIn.ok) return signIn;
+  const session = signIn.session;
   const { [`mfollow:${msg.key}`]: previous } = await api.storage.local.get(`mfollow:${msg.key}`);
   const body = { session, targets: msg.targets };
   if (previous && previous.job) body.job = previous.job;
   const started = await post(base, '/api/mastodon/follow', body, cfg.token);
-  if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };
+  if (started.status === 401) mastodonSignedIn = null;
+  if (started.status !== 202) return { ok: false, error: errorOf(started) };
   await api.storage.local.set({ [`mfollow:${msg.key}`]: { job: started.data.job, status: 'running', counts: null } });
   pollFollow(msg.key, 'mfollow');
   return { ok: true, job: started.data.job };
@@ -268,6 +324,10 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   }
   if (msg.type === 'masto-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
     awake(() => startMastodonFollow(msg)).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
+    return true;
+  }
+  if (msg.type === 'masto-search' && typeof msg.key === 'string' && Array.isArray(msg.handles)) {
+    awake(() => searchMastodonServer(msg)).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true;
   }
   if (msg.type === 'bsky-follow-poll' && typeof msg.key === 'string') {

@@ -289,6 +289,10 @@ function showSelected() {
     t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
   document.getElementById('bsky-follow').textContent = t('followSelected', [fmt(state.selected.bluesky.size)]);
   document.getElementById('masto-follow').textContent = t('mastoFollowSelected', [fmt(state.selected.mastodon.size)]);
+  const unmatched = notFoundOnFediverse().length;
+  const search = document.getElementById('masto-search');
+  search.textContent = t('mastoSearchUnmatched', [fmt(unmatched)]);
+  search.disabled = unmatched === 0;
   // Mastodon's daily follow limit (about 400; mastodon/mastodon app/lib/rate_limiter.rb): said
   // before starting, with the days it takes and the import file as the other road.
   const plan = document.getElementById('masto-plan');
@@ -297,6 +301,26 @@ function showSelected() {
   if (!plan.hidden) plan.textContent = t('mastoDailyPlan', [fmt(n), fmt(Math.ceil(n / MASTODON_DAILY_FOLLOWS))]);
 }
 
+
+// People with no fediverse match worth ticking: what the user's own server may still find.
+function notFoundOnFediverse() {
+  return state.rows
+    .filter((r) => r.result && !r.result.error && (!r.result.mastodon || r.result.mastodon.level === 'possible'))
+    .map((r) => r.handle);
+}
+
+async function searchMyServer() {
+  await rendered();
+  const handles = notFoundOnFediverse();
+  const status = document.getElementById('masto-status');
+  status.textContent = t('mastoSearching', [fmt(handles.length)]);
+  const answer = await api.runtime.sendMessage({
+    type: 'masto-search', key: state.key, server: document.getElementById('masto-server').value.trim(), handles,
+  });
+  status.dataset.status = answer && answer.ok ? 'searched' : 'stopped';
+  status.textContent = answer && answer.ok ? t('mastoSearchDone', [fmt(answer.found), fmt(answer.searched)])
+    : t('followStopped', [(answer && answer.error) || '']);
+}
 
 async function followOnMastodon() {
   await rendered();
@@ -719,6 +743,7 @@ document.getElementById('review-skip').addEventListener('click', () => answerRev
 document.getElementById('review-stop').addEventListener('click', stopReview);
 document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
 document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
+document.getElementById('masto-search').addEventListener('click', searchMyServer);
 document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';
 for (const id of ['my-bluesky', 'my-fediverse', 'announce-lang']) {
   document.getElementById(id).addEventListener('input', updateAnnouncement);
