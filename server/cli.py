@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f = sub.add_parser("follow", help="follow the matches of a resolve output")
     fsub = f.add_subparsers(dest="network", required=True, parser_class=_Parser)
-    fb = fsub.add_parser("bluesky", help="follow on Bluesky (BLUESKY_HANDLE, BLUESKY_APP_PASSWORD)")
+    fb = fsub.add_parser(
+        "bluesky", help="follow on Bluesky (BLUESKY_HANDLE, and BLUESKY_APP_PASSWORD or --oauth)"
+    )
     fm = fsub.add_parser("mastodon", help="follow on a Mastodon server (MASTODON_ACCESS_TOKEN)")
     fm.add_argument("--server", required=True, help="your home server, e.g. https://piaille.fr")
     for q in (fb, fm):
@@ -132,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop when the server's daily follow limit (about 400) is reached instead of "
         "waiting for the next day; the progress is saved, a rerun goes on",
+    )
+    fb.add_argument(
+        "--oauth",
+        action="store_true",
+        help="sign in with Bluesky in your browser (OAuth: no app password; BLUESKY_HANDLE "
+        "names the account) instead of BLUESKY_APP_PASSWORD",
     )
     fb.add_argument("--list", help="also add them to this Bluesky list (created if missing)")
     fb.add_argument("--starter-pack", help="also make starter packs of them (150 people each)")

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(20)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(23)]
 # Accounts found by the look-up, gone before the follow (one of them already followed).
 GONE = {
     "gone-del.test": "deleted",
@@ -327,3 +327,76 @@ def test_a_handle_whose_pds_cannot_be_found_is_said(
         dns.stop()
     assert p.returncode == 1
     assert "@moi-x.test: no Bluesky account has this handle" in p.stderr, p.stderr
+
+
+def test_sign_in_with_bluesky_oauth(
+    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
+) -> None:
+    """No app password: `--oauth` signs in with Bluesky's OAuth (PAR, PKCE, DPoP) as a
+    loopback client; the PDS's own sign-in and consent screens are driven in Chromium, and the
+    follows are written with the DPoP-bound token, at the PDS the handle names."""
+    import threading
+    import time
+
+    from playwright.sync_api import expect
+
+    from tests.browser import chromium_path
+    from tests.standins.dns import TxtServer
+
+    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    wanted = PEOPLE[20:23]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "BLUESKY_HANDLE": "moi-x.test",
+        "PASSERELLE_PLC_URL": network.plc,
+        "PASSERELLE_DNS_SERVERS": dns.address,
+        "PASSERELLE_TRUSTED_HOSTS": "localhost",
+        "PASSERELLE_CACHE_URL": "none",
+        "PASSERELLE_RETRIES": "0",
+        "PASSERELLE_TIMEOUT": "5",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "BROWSER": "true",  # the test's own browser signs in, not the desktop's
+    }
+    f = results_file(tmp_path, network, wanted)
+    proc = subprocess.Popen(
+        [PASSERELLE, "follow", "bluesky", str(f), "--oauth"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("in your browser: " in ln for ln in lines):
+            assert proc.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        url = next(ln for ln in lines if "in your browser: " in ln).split("in your browser: ")[1]
+        browser = playwright.chromium.launch(executable_path=chromium_path())
+        try:
+            page = browser.new_page()
+            page.goto(url.strip())
+            expect(page.locator("input[name=username]")).to_have_value("moi-x.test")
+            page.fill("input[name=password]", PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Authorize").click()
+            expect(page.locator("body")).to_contain_text("Signed in with Bluesky")
+        finally:
+            browser.close()
+        out = proc.stdout.read() if proc.stdout else ""
+        assert proc.wait(timeout=180) == 0, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        dns.stop()
+    reader.join(5)
+    err = "".join(lines)
+    assert "followed 3, skipped 0 (already followed), failed 0" in out, out + err
+    assert "signed in as @moi-x.test" in err
+    assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}
+    assert "code=" not in err and PASSWORD not in err + out  # no code, no password printed

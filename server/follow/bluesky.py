@@ -1,5 +1,6 @@
-"""Writes to the user's Bluesky repository through the atproto SDK, signed in with an app
-password that lives only in memory: follows, lists and their items, starter packs.
+"""Writes to the user's Bluesky repository, signed in with an app password through the atproto
+SDK, or with Bluesky's OAuth (`OAuthBlueskyWriter`); either lives only in memory: follows,
+lists and their items, starter packs.
 
 Records are created in batches with `com.atproto.repo.applyWrites`; what already exists is read
 from the repository itself (`listRecords`), the source of truth, never from an index that lags.
@@ -17,6 +18,7 @@ from atproto_client import exceptions as atproto_errors
 
 from ..networks.bluesky import AtprotoRequest
 from ..networks.http import UpstreamUnavailable
+from .bsky_oauth import OAuthSession
 
 FOLLOW = "app.bsky.graph.follow"
 LIST = "app.bsky.graph.list"
@@ -167,3 +169,69 @@ class BlueskyWriter:
 
     def pack_value(self, name: str, list_uri: str, description: str) -> dict[str, Any]:
         return {"name": name, "list": list_uri, "description": description, "createdAt": now_iso()}
+
+
+class OAuthBlueskyWriter(BlueskyWriter):
+    """The same writes, signed in with Bluesky's OAuth (DPoP-bound tokens, no app password):
+    the three calls that reach the network go through the OAuth session."""
+
+    def __init__(self, session: requests.Session, signed_in: OAuthSession, timeout: float) -> None:
+        super().__init__(session, signed_in.pds, timeout)
+        self.http = session
+        self.oauth = signed_in
+        self.timeout = timeout
+        self.did = signed_in.did
+
+    def _call(
+        self,
+        method: str,
+        nsid: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            r = self.oauth.xrpc(self.http, method, nsid, params, body, self.timeout)
+        except requests.RequestException as e:
+            raise _unavailable(e, nsid.rsplit(".", 1)[-1]) from e
+        if r.status_code != 200:
+            raise UpstreamUnavailable(f"{nsid.rsplit('.', 1)[-1]}: HTTP {r.status_code}")
+        data = r.json()
+        return data if isinstance(data, dict) else {}
+
+    def records(self, collection: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"repo": self.did, "collection": collection, "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = self._call("GET", "com.atproto.repo.listRecords", params)
+            records = page.get("records") or []
+            for rec in records:
+                yield str(rec.get("uri")), dict(rec.get("value") or {})
+            cursor = page.get("cursor")
+            if not cursor or not records:
+                return
+
+    def existing(self, dids: list[str]) -> set[str]:
+        shown: set[str] = set()
+        for i in range(0, len(dids), PROFILES_MAX):
+            page = self._call(
+                "GET", "app.bsky.actor.getProfiles", {"actors": dids[i : i + PROFILES_MAX]}
+            )
+            shown |= {str(p.get("did")) for p in page.get("profiles") or []}
+        return shown
+
+    def create(self, collection: str, values: list[dict[str, Any]]) -> list[str]:
+        assert 0 < len(values) <= MAX_WRITES
+        writes = [
+            {
+                "$type": "com.atproto.repo.applyWrites#create",
+                "collection": collection,
+                "value": {"$type": collection, **v},
+            }
+            for v in values
+        ]
+        out = self._call(
+            "POST", "com.atproto.repo.applyWrites", body={"repo": self.did, "writes": writes}
+        )
+        return [str(r["uri"]) for r in out.get("results") or [] if r.get("uri")]

@@ -37,6 +37,15 @@ def pds_for(handle: str, settings: Settings, session: requests.Session, bluesky:
     handle = handle.strip().lstrip("@").lower()
     if "@" in handle or "." not in handle:  # an e-mail or a bare name: nothing to look up
         return settings.bsky_pds
+    return account_for(handle, settings, session, bluesky)[1]
+
+
+def account_for(
+    handle: str, settings: Settings, session: requests.Session, bluesky: Bluesky
+) -> tuple[str, str]:
+    """The DID and the PDS of `handle`, each checked as `pds_for` says (no override: an OAuth
+    sign-in must reach the account's own server, and check it is the account asked for)."""
+    handle = handle.strip().lstrip("@").lower()
     did = bluesky.resolve_domain(handle)  # UpstreamUnavailable: the networks, not the handle
     if did is None:
         raise PdsNotFound(f"@{handle}: no Bluesky account has this handle")
@@ -51,7 +60,7 @@ def pds_for(handle: str, settings: Settings, session: requests.Session, bluesky:
     trusted = host in settings.trusted_hosts
     if not trusted and (not endpoint.startswith("https://") or why_not_public(host)):
         raise PdsNotFound(f"@{handle}: its PDS is not a public https address")
-    return endpoint.rstrip("/")
+    return did, endpoint.rstrip("/")
 
 
 def _document(did: str, settings: Settings, session: requests.Session) -> dict[str, Any]:

@@ -1,0 +1,387 @@
+"""Sign in with Bluesky (atproto OAuth), so that no app password is ever typed.
+
+The atproto SDK for Python has no OAuth client; this follows the atproto OAuth profile
+(https://atproto.com/specs/oauth) as Bluesky's own Flask example does (bluesky-social/cookbook,
+`python-oauth-web-app/atproto_oauth.py`):
+1. the handle gives the DID and the PDS (`pds.account_for`); the PDS names its authorization
+   server (`/.well-known/oauth-protected-resource`), whose metadata gives the endpoints and
+   must name that very server as its `issuer`;
+2. a pushed authorization request (PAR) carries the client, the redirect URI, the scope, a PKCE
+   challenge (S256) and a DPoP proof signed by a key made for this sign-in (ES256); servers ask
+   for their nonce first (`use_dpop_nonce`), and the request is sent again with it;
+3. the user's browser goes to the authorization endpoint with the `request_uri` it gave, signs
+   in there and allows the client; it comes back to the redirect URI with `code`, `state` and
+   `iss`;
+4. the code and the PKCE verifier are exchanged for DPoP-bound tokens; the answer's `sub` must
+   be the DID the handle gave, and `iss` the server asked (a mix-up defence);
+5. every request to the PDS then carries `Authorization: DPoP <token>` and a proof bound to the
+   method, the URL, the token (`ath`) and the PDS's own nonce.
+
+A service running on the user's own machine is a *loopback client*, as the specification
+allows: `client_id` is `http://localhost` with the redirect URI and scope in its query, no
+secret (a public client). Tokens and the DPoP key live in this process's memory only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from ..hosts import why_not_public
+
+SCOPE = "atproto transition:generic"
+MAX_DOCUMENT = 64 * 1024
+
+
+class OAuthError(Exception):
+    """The sign-in could not go on; the message says why, for the user."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _sha256_b64(text: str) -> str:
+    return _b64(hashlib.sha256(text.encode("ascii")).digest())
+
+
+class DpopKey:
+    """An ES256 key pair made for one sign-in; it signs the DPoP proofs its tokens are bound to."""
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self._key.public_key().public_numbers()
+        self.jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _b64(numbers.x.to_bytes(32, "big")),
+            "y": _b64(numbers.y.to_bytes(32, "big")),
+        }
+
+    def __repr__(self) -> str:
+        return "DpopKey(…)"  # never the key
+
+    def sign(self, header: dict[str, Any], payload: dict[str, Any]) -> str:
+        """A compact JWS (ES256: the signature as r ‖ s, 32 bytes each)."""
+        compact = (
+            _b64(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + _b64(json.dumps(payload, separators=(",", ":")).encode())
+        )
+        r, s = decode_dss_signature(self._key.sign(compact.encode(), ec.ECDSA(hashes.SHA256())))
+        return compact + "." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+    def proof(
+        self, method: str, url: str, nonce: str | None = None, access_token: str | None = None
+    ) -> str:
+        """A DPoP proof (RFC 9449) for one request: `htu` is the URL without query."""
+        parts = urlsplit(url)
+        payload: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(16),
+            "htm": method,
+            "htu": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+            "iat": int(time.time()),
+        }
+        if nonce:
+            payload["nonce"] = nonce
+        if access_token:
+            payload["ath"] = _sha256_b64(access_token)
+        return self.sign({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}, payload)
+
+
+def loopback_client_id(redirect_uri: str, scope: str = SCOPE) -> str:
+    """The client id of a service on the user's own machine (atproto OAuth, loopback clients)."""
+    return "http://localhost?" + urlencode({"redirect_uri": redirect_uri, "scope": scope})
+
+
+@dataclass
+class Pending:
+    """A sign-in between the PAR and the user's return: kept in memory, by its `state`."""
+
+    state: str
+    handle: str
+    did: str
+    pds: str
+    issuer: str
+    token_endpoint: str
+    client_id: str
+    redirect_uri: str
+    verifier: str = field(repr=False)
+    dpop: DpopKey = field(repr=False)
+    nonce: str = ""
+    authorize_url: str = ""
+
+
+@dataclass
+class OAuthSession:
+    """A signed-in account: DPoP-bound tokens for its PDS, in memory only."""
+
+    did: str
+    handle: str
+    pds: str
+    issuer: str
+    scope: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False, default="")
+    dpop: DpopKey = field(repr=False, default_factory=DpopKey)
+    pds_nonce: str = ""
+    expires_at: float = 0.0
+
+    def xrpc(
+        self,
+        http: requests.Session,
+        method: str,
+        nsid: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> requests.Response:
+        """One XRPC call to the account's PDS, with the DPoP proof and nonce it wants."""
+        url = f"{self.pds}/xrpc/{nsid}"
+        for _ in range(2):
+            headers = {
+                "Authorization": f"DPoP {self.access_token}",
+                "DPoP": self.dpop.proof(method, url, self.pds_nonce, self.access_token),
+            }
+            r = http.request(
+                method, url, params=params, json=body, headers=headers, timeout=timeout
+            )
+            nonce = r.headers.get("DPoP-Nonce")
+            if nonce:
+                self.pds_nonce = nonce
+            if r.status_code == 401 and nonce and _error_of(r) == "use_dpop_nonce":
+                continue  # the PDS wants its nonce in the proof: once more with it
+            return r
+        return r
+
+
+def _error_of(r: requests.Response) -> str:
+    if "use_dpop_nonce" in r.headers.get("WWW-Authenticate", ""):
+        return "use_dpop_nonce"
+    try:
+        body = r.json()
+    except ValueError:
+        return ""
+    return str(body.get("error") or "") if isinstance(body, dict) else ""
+
+
+class BlueskyOAuth:
+    """The client side of atproto OAuth, for one service process.
+
+    `trusted_hosts` may be reached over plain HTTP or on private addresses (a local PDS in
+    tests, or one the operator runs); anything else must be a public https address."""
+
+    def __init__(
+        self, http: requests.Session, timeout: float, trusted_hosts: tuple[str, ...] = ()
+    ) -> None:
+        self.http = http
+        self.timeout = timeout
+        self.trusted = tuple(h.lower() for h in trusted_hosts)
+
+    # -- the authorization server ---------------------------------------------------------
+    def _checked(self, url: str) -> str:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in self.trusted:
+            return url
+        if parts.scheme != "https" or not host or why_not_public(host):
+            raise OAuthError(f"{host or url[:60]} is not a public https address")
+        return url
+
+    def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            r = self.http.get(self._checked(url), timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as e:
+            raise OAuthError(f"{urlsplit(url).hostname}: unreachable ({type(e).__name__})") from e
+        if r.status_code != 200 or len(r.content) > MAX_DOCUMENT:
+            raise OAuthError(f"{urlsplit(url).hostname}: HTTP {r.status_code} for {url}")
+        try:
+            doc = r.json()
+        except ValueError:
+            raise OAuthError(f"{urlsplit(url).hostname}: not JSON at {url}") from None
+        if not isinstance(doc, dict):
+            raise OAuthError(f"{urlsplit(url).hostname}: not a JSON object at {url}")
+        return doc
+
+    def server_of(self, pds: str) -> tuple[str, dict[str, Any]]:
+        """The PDS's authorization server and its metadata (checked to be that server's)."""
+        resource = self._get_json(f"{pds.rstrip('/')}/.well-known/oauth-protected-resource")
+        servers = resource.get("authorization_servers") or []
+        if not servers or not isinstance(servers[0], str):
+            raise OAuthError(f"{urlsplit(pds).hostname}: names no authorization server")
+        issuer = servers[0].rstrip("/")
+        meta = self._get_json(f"{issuer}/.well-known/oauth-authorization-server")
+        if str(meta.get("issuer") or "").rstrip("/") != issuer:
+            raise OAuthError(f"{urlsplit(issuer).hostname}: its metadata names another issuer")
+        for key in ("pushed_authorization_request_endpoint", "authorization_endpoint"):
+            if not isinstance(meta.get(key), str):
+                raise OAuthError(f"{urlsplit(issuer).hostname}: no {key}")
+        if "ES256" not in (meta.get("dpop_signing_alg_values_supported") or []):
+            raise OAuthError(f"{urlsplit(issuer).hostname}: does not take ES256 DPoP proofs")
+        return issuer, meta
+
+    def _post(
+        self, url: str, form: dict[str, str], dpop: DpopKey, nonce: str
+    ) -> tuple[requests.Response, str]:
+        """A form POST with a DPoP proof; sent again once with the nonce the server asks for."""
+        for _ in range(2):
+            headers = {"DPoP": dpop.proof("POST", url, nonce or None)}
+            try:
+                r = self.http.post(
+                    self._checked(url), data=form, headers=headers, timeout=self.timeout
+                )
+            except requests.RequestException as e:
+                raise OAuthError(f"{urlsplit(url).hostname}: unreachable") from e
+            nonce = r.headers.get("DPoP-Nonce") or nonce
+            if r.status_code in (400, 401) and _error_of(r) == "use_dpop_nonce":
+                continue
+            return r, nonce
+        return r, nonce
+
+    # -- the flow ---------------------------------------------------------------------------
+    def start(self, handle: str, did: str, pds: str, client_id: str, redirect_uri: str) -> Pending:
+        """PAR for `handle` (whose DID and PDS the caller resolved): the sign-in to finish,
+        with `authorize_url` for the user's browser."""
+        issuer, meta = self.server_of(pds)
+        verifier = secrets.token_urlsafe(48)
+        pending = Pending(
+            state=secrets.token_urlsafe(24),
+            handle=handle,
+            did=did,
+            pds=pds.rstrip("/"),
+            issuer=issuer,
+            token_endpoint=str(meta.get("token_endpoint") or ""),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            verifier=verifier,
+            dpop=DpopKey(),
+        )
+        form = {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "scope": SCOPE,
+            "state": pending.state,
+            "code_challenge": _sha256_b64(verifier),
+            "code_challenge_method": "S256",
+            "login_hint": handle,
+        }
+        r, pending.nonce = self._post(
+            meta["pushed_authorization_request_endpoint"], form, pending.dpop, ""
+        )
+        if r.status_code not in (200, 201):
+            raise OAuthError(
+                f"{urlsplit(issuer).hostname} refused the sign-in request "
+                f"({_error_of(r) or r.status_code})"
+            )
+        request_uri = str(r.json().get("request_uri") or "")
+        if not request_uri:
+            raise OAuthError(f"{urlsplit(issuer).hostname}: no request_uri")
+        query = urlencode({"client_id": client_id, "request_uri": request_uri})
+        pending.authorize_url = f"{meta['authorization_endpoint']}?{query}"
+        return pending
+
+    def finish(self, pending: Pending, code: str, iss: str | None) -> OAuthSession:
+        """The user came back with `code`: tokens for the account, checked to be the one asked
+        for, from the server asked."""
+        if iss is not None and iss.rstrip("/") != pending.issuer:
+            raise OAuthError("the answer came from another server than the one asked")
+        if not pending.token_endpoint:
+            raise OAuthError(f"{urlsplit(pending.issuer).hostname}: no token endpoint")
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": pending.redirect_uri,
+            "client_id": pending.client_id,
+            "code_verifier": pending.verifier,
+        }
+        r, _ = self._post(pending.token_endpoint, form, pending.dpop, pending.nonce)
+        if r.status_code != 200:
+            host = urlsplit(pending.issuer).hostname
+            raise OAuthError(f"{host} refused the code ({_error_of(r) or r.status_code})")
+        body = r.json()
+        if body.get("sub") != pending.did:
+            raise OAuthError("the server signed in another account than the one asked for")
+        if str(body.get("token_type", "")).lower() != "dpop":
+            raise OAuthError("the server gave a token not bound to our key")
+        scope = str(body.get("scope") or "")
+        if "atproto" not in scope.split():
+            raise OAuthError("the server did not grant the atproto scope")
+        expires_in = body.get("expires_in")
+        return OAuthSession(
+            did=pending.did,
+            handle=pending.handle,
+            pds=pending.pds,
+            issuer=pending.issuer,
+            scope=scope,
+            access_token=str(body.get("access_token") or ""),
+            refresh_token=str(body.get("refresh_token") or ""),
+            dpop=pending.dpop,
+            expires_at=time.time() + float(expires_in) if expires_in else 0.0,
+        )
+
+
+class LoopbackCallback:
+    """The redirect URI of a service on the user's own machine: a one-shot HTTP server on
+    127.0.0.1 that takes the authorization server's answer for one `state`."""
+
+    PAGE = (
+        "<!doctype html><meta charset=utf-8><title>Passerelle</title>"
+        "<p>Signed in with Bluesky: you can close this tab and go back to Passerelle.</p>"
+        "<p>Connecté avec Bluesky : vous pouvez fermer cet onglet et revenir à Passerelle.</p>"
+    )
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.answer: dict[str, str] = {}
+        self.done = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs
+
+                parts = urlsplit(self.path)
+                if parts.path != "/callback":
+                    self.send_error(404)
+                    return
+                query = {k: v[0] for k, v in parse_qs(parts.query).items() if v}
+                if not outer.done.is_set():
+                    outer.answer = query
+                    outer.done.set()
+                body = outer.PAGE.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:  # the code must never reach a log
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.redirect_uri = f"http://127.0.0.1:{self.server.server_port}/callback"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float) -> dict[str, str]:
+        """The query the browser came back with; {} when nobody came back in time."""
+        self.done.wait(timeout)
+        return self.answer
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
