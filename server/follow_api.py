@@ -118,6 +118,65 @@ def sign_in() -> Any:
     return jsonify({"session": token, "did": did})
 
 
+# -- Sign in with Bluesky (OAuth), for a service on the user's own machine ---------------------
+@bp.post("/bluesky/authorize")
+def bluesky_authorize() -> Any:
+    from .follow.bsky_oauth import OAuthError
+
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", 'expected {"handle"}')
+    handle = _field(body, "handle").lstrip("@")
+    if not re.match(TARGET_HANDLE, handle) or len(handle) > 253:
+        raise ApiError(422, "invalid-field", "handle must be a Bluesky handle (alice.bsky.social)")
+    try:
+        url, state, key = _jobs().bluesky_authorize(
+            handle, base_url().replace("://localhost", "://127.0.0.1") + "/api/bluesky/callback"
+        )
+    except OAuthError as e:
+        raise ApiError(401, "sign-in-refused", str(e)) from None
+    except UpstreamUnavailable as e:
+        raise ApiError(503, "upstream-unavailable", f"cannot reach the PDS: {e}") from None
+    return jsonify({"authorize_url": url, "state": state, "key": key})
+
+
+@bp.get("/bluesky/callback")
+def bluesky_callback() -> Any:
+    from html import escape
+
+    from .follow.bsky_oauth import OAuthError
+
+    state, code = request.args.get("state", ""), request.args.get("code", "")
+    if not state or not code:
+        raise ApiError(
+            400,
+            "malformed",
+            request.args.get("error_description")
+            or "the server sent no code: the sign-in was refused or cancelled",
+        )
+    try:
+        handle = _jobs().bluesky_callback(state, code, request.args.get("iss"))
+    except OAuthError as e:
+        raise ApiError(401, "sign-in-refused", str(e)) from None
+    except UpstreamUnavailable as e:
+        raise ApiError(503, "upstream-unavailable", str(e)) from None
+    return Response(
+        _DONE_PAGE.format(acct="@" + escape(handle)), 200, content_type="text/html; charset=utf-8"
+    )
+
+
+@bp.post("/bluesky/oauth-session")
+def bluesky_oauth_session() -> Any:
+    """POST, so the key travels in a body, never in an address a log could keep."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid-field", 'expected {"state", "key"}')
+    found = _jobs().bluesky_session_for_state(_field(body, "state"), _field(body, "key"))
+    if found is None:
+        return jsonify({"ready": False})
+    return jsonify({"ready": True, "session": found[0], "did": found[1]})
+
+
 @bp.post("/bluesky/follow")
 def follow() -> Any:
     body = _object_body()

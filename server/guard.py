@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 WINDOW = 60.0
 HOUR = 3600.0
-OPEN_ENDPOINTS = frozenset({"api.health", "api.openapi", "follow.mastodon_callback"})
+OPEN_ENDPOINTS = frozenset(
+    {"api.health", "api.openapi", "follow.mastodon_callback", "follow.bluesky_callback"}
+)
 # Not counted by the rate limit: load balancers, monitors and the extension's options page poll
 # the health check, and a poll that timed out on a busy machine is still answered and would be
 # counted; it costs the service nothing and the networks nothing.

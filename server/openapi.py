@@ -338,6 +338,47 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                 body=_object(("server",), server=_SERVER),
             )
         },
+        "/api/bluesky/authorize": {
+            "post": _operation(
+                "Start a Sign in with Bluesky (OAuth; the service on 127.0.0.1 only, for now)",
+                (
+                    "the sign-in page to open",
+                    _object(
+                        ("authorize_url", "state", "key"), authorize_url=str, state=str, key=str
+                    ),
+                ),
+                (*body_errors, 503),
+                body=_object(
+                    ("handle",),
+                    handle={"type": "string", "pattern": TARGET_HANDLE, "maxLength": 253},
+                ),
+            )
+        },
+        "/api/bluesky/callback": {
+            "get": _operation(
+                "Where the user's Bluesky server sends them back (a page, not JSON)",
+                ("connected", {"type": "string"}),
+                (400, 401, 429, 503),
+                parameters=[
+                    _query("state", _NONEMPTY, required=True),
+                    _query("code", _NONEMPTY, required=True),
+                    _query("iss", {"type": "string"}),
+                    _query("error_description", {"type": "string"}),
+                ],
+                open_=True,
+            )
+        },
+        "/api/bluesky/oauth-session": {
+            "post": _operation(
+                "Has the user come back from Bluesky (collect with the sign-in's key)",
+                (
+                    "not yet, or the session",
+                    _object(("ready",), ready={"type": "boolean"}, session=str, did=str),
+                ),
+                body_errors,
+                body=_object(("state", "key"), state=_NONEMPTY, key=_NONEMPTY),
+            )
+        },
         "/api/mastodon/callback": {
             "get": _operation(
                 "Where the user's server sends them back (a page, not JSON)",
@@ -379,8 +420,9 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
         },
     }
     # The callback answers an HTML page, not JSON.
-    callback_ok = paths["/api/mastodon/callback"]["get"]["responses"]["200"]
-    callback_ok["content"] = {"text/html": {"schema": {"type": "string"}}}
+    for path in ("/api/mastodon/callback", "/api/bluesky/callback"):
+        callback_ok = paths[path]["get"]["responses"]["200"]
+        callback_ok["content"] = {"text/html": {"schema": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(23)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(26)]
 # Accounts found by the look-up, gone before the follow (one of them already followed).
 GONE = {
     "gone-del.test": "deleted",
@@ -400,3 +400,71 @@ def test_sign_in_with_bluesky_oauth(
     assert "signed in as @moi-x.test" in err
     assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}
     assert "code=" not in err and PASSWORD not in err + out  # no code, no password printed
+
+
+def test_sign_in_with_bluesky_through_the_service(
+    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
+) -> None:
+    """The service on the user's machine (127.0.0.1) signs in with Bluesky's OAuth: authorize,
+    the PDS's screens in Chromium, back to the service's callback, the session collected with
+    the sign-in's key, then a follow job written with the DPoP-bound token."""
+    import time
+
+    from playwright.sync_api import expect
+
+    from tests.browser import chromium_path
+    from tests.conftest import Served, post_json
+    from tests.standins.dns import TxtServer
+
+    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    env = {
+        **{k: v for k, v in __import__("os").environ.items() if not k.startswith("PASSERELLE_")},
+        "PASSERELLE_PLC_URL": network.plc,
+        "PASSERELLE_BSKY_APPVIEW": network.appview,
+        "PASSERELLE_DNS_SERVERS": dns.address,
+        "PASSERELLE_TRUSTED_HOSTS": "localhost",
+        "PASSERELLE_CACHE_URL": f"sqlite:///{tmp_path}/cache.sqlite3",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    served = Served(env)
+    try:
+        status, body = post_json(served.url + "/api/bluesky/authorize", {"handle": "moi-x.test"})
+        assert status == 200, body
+        browser = playwright.chromium.launch(executable_path=chromium_path())
+        try:
+            page = browser.new_page()
+            page.goto(body["authorize_url"])
+            page.fill("input[name=password]", PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Authorize").click()
+            expect(page.get_by_test_id("oauth-done")).to_contain_text("@moi-x.test")
+        finally:
+            browser.close()
+        ask = {"state": body["state"], "key": "not the key"}
+        assert post_json(served.url + "/api/bluesky/oauth-session", ask)[1] == {"ready": False}
+        ask["key"] = body["key"]
+        status, ready = post_json(served.url + "/api/bluesky/oauth-session", ask)
+        assert ready["ready"] and ready["did"] == network.accounts["moi-x.test"], ready
+        wanted = PEOPLE[23:26]
+        targets = [{"did": network.accounts[h], "handle": h, "x": h[:6]} for h in wanted]
+        status, started = post_json(
+            served.url + "/api/bluesky/follow", {"session": ready["session"], "targets": targets}
+        )
+        assert status == 202, started
+        deadline = time.monotonic() + 60
+        while True:
+            with urllib.request.urlopen(f"{served.url}/api/jobs/{started['job']}") as r:
+                job = json.loads(r.read())
+            if job["status"] in ("done", "stopped") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert job["status"] == "done" and job["counts"]["followed"] == 3, job
+        # The code is exchanged once: coming back again is refused.
+        again = post_json(served.url + "/api/bluesky/oauth-session", ask)[1]
+        assert again == {"ready": False}
+    finally:
+        served.stop()
+        dns.stop()
+    assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
@@ -59,8 +59,14 @@ def _sha256_b64(text: str) -> str:
 class DpopKey:
     """An ES256 key pair made for one sign-in; it signs the DPoP proofs its tokens are bound to."""
 
-    def __init__(self) -> None:
-        self._key = ec.generate_private_key(ec.SECP256R1())
+    def __init__(self, pem: bytes | None = None) -> None:
+        if pem is None:
+            self._key = ec.generate_private_key(ec.SECP256R1())
+        else:
+            loaded = serialization.load_pem_private_key(pem, password=None)
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise ValueError("not an EC key")
+            self._key = loaded
         numbers = self._key.public_key().public_numbers()
         self.jwk = {
             "kty": "EC",
@@ -71,6 +77,14 @@ class DpopKey:
 
     def __repr__(self) -> str:
         return "DpopKey(…)"  # never the key
+
+    def pem(self) -> str:
+        """The private key, for the sealed store workers share (never a file)."""
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
 
     def sign(self, header: dict[str, Any], payload: dict[str, Any]) -> str:
         """A compact JWS (ES256: the signature as r ‖ s, 32 bytes each)."""
@@ -123,6 +137,23 @@ class Pending:
     authorize_url: str = ""
 
 
+_PENDING_FIELDS = (
+    "state", "handle", "did", "pds", "issuer", "token_endpoint", "client_id", "redirect_uri",
+    "verifier", "nonce", "authorize_url",
+)  # fmt: skip
+
+
+def pending_to_json(p: Pending) -> dict[str, str]:
+    return {**{k: getattr(p, k) for k in _PENDING_FIELDS}, "dpop": p.dpop.pem()}
+
+
+def pending_from_json(d: dict[str, Any]) -> Pending:
+    return Pending(
+        **{k: str(d.get(k) or "") for k in _PENDING_FIELDS},  # type: ignore[arg-type]
+        dpop=DpopKey(str(d["dpop"]).encode("ascii")),
+    )
+
+
 @dataclass
 class OAuthSession:
     """A signed-in account: DPoP-bound tokens for its PDS, in memory only."""
@@ -137,6 +168,36 @@ class OAuthSession:
     dpop: DpopKey = field(repr=False, default_factory=DpopKey)
     pds_nonce: str = ""
     expires_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, the tokens and key included: only for the sealed shared store."""
+        return {
+            "did": self.did,
+            "handle": self.handle,
+            "pds": self.pds,
+            "issuer": self.issuer,
+            "scope": self.scope,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "dpop": self.dpop.pem(),
+            "pds_nonce": self.pds_nonce,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OAuthSession:
+        return cls(
+            did=str(d["did"]),
+            handle=str(d.get("handle") or ""),
+            pds=str(d["pds"]),
+            issuer=str(d.get("issuer") or ""),
+            scope=str(d.get("scope") or ""),
+            access_token=str(d["access_token"]),
+            refresh_token=str(d.get("refresh_token") or ""),
+            dpop=DpopKey(str(d["dpop"]).encode("ascii")),
+            pds_nonce=str(d.get("pds_nonce") or ""),
+            expires_at=float(d.get("expires_at") or 0),
+        )
 
     def xrpc(
         self,

@@ -100,6 +100,9 @@ class _Job:
         return self.thread is not None and self.thread.is_alive()
 
 
+OAUTH_WAIT = 15 * 60  # seconds for the user to sign in and allow, in their browser
+
+
 class Jobs:
     def __init__(
         self, settings: Settings, folder: Path | None = None, cache: Cache | None = None
@@ -165,12 +168,86 @@ class Jobs:
         keep()
         writer.client.on_session_change(keep)
 
+    # -- Sign in with Bluesky (OAuth) ------------------------------------------------------
+    def bluesky_authorize(self, handle: str, redirect_uri: str) -> tuple[str, str, str]:
+        """(authorize URL, state, key) of a new OAuth sign-in, as a loopback client (the
+        service runs on the user's machine: its callback is on 127.0.0.1). The sign-in waiting
+        for the user is shared, sealed, so any worker can take the callback."""
+        from .bsky_oauth import BlueskyOAuth, OAuthError, loopback_client_id, pending_to_json
+        from .pds import PdsNotFound, account_for
+
+        host = urlsplit(redirect_uri).hostname or ""
+        if host not in ("127.0.0.1", "[::1]", "::1"):
+            raise OAuthError(
+                "Sign in with Bluesky needs the service on this machine (127.0.0.1) for now; "
+                "a hosted instance signs in with an app password"
+            )
+        session = self._session()
+        try:
+            did, pds = account_for(handle, self.settings, session, self._bluesky(session))
+        except PdsNotFound as e:
+            raise OAuthError(str(e)) from None
+        oauth = BlueskyOAuth(session, self.settings.timeout, self.settings.trusted_hosts)
+        pending = oauth.start(handle, did, pds, loopback_client_id(redirect_uri), redirect_uri)
+        key = secrets.token_urlsafe(24)
+        kept = {"pending": pending_to_json(pending), "key": key}
+        self.shared.put("bsky-oauth", pending.state, kept, OAUTH_WAIT, secret=True)
+        return pending.authorize_url, pending.state, key
+
+    def bluesky_callback(self, state: str, code: str, iss: str | None) -> str:
+        """The user came back: the sign-in is finished and kept; its handle."""
+        from .bluesky import OAuthBlueskyWriter
+        from .bsky_oauth import BlueskyOAuth, OAuthError, pending_from_json
+
+        kept = self.shared.get("bsky-oauth", state)
+        if not isinstance(kept, dict) or "pending" not in kept:
+            raise OAuthError("this sign-in has expired or was already used: start again")
+        self.shared.drop("bsky-oauth", state)  # a code is exchanged once
+        pending = pending_from_json(kept["pending"])
+        session = self._session()
+        oauth = BlueskyOAuth(session, self.settings.timeout, self.settings.trusted_hosts)
+        signed_in = oauth.finish(pending, code, iss)
+        token = secrets.token_urlsafe(24)
+        writer = OAuthBlueskyWriter(session, signed_in, self.settings.timeout)
+        self.shared.put(
+            "bsky-session", token, {"oauth": signed_in.to_json()}, SESSION_TTL, secret=True
+        )
+        with self.lock:
+            self.sessions[token] = (writer, time.time() + SESSION_TTL)
+        self.shared.put(
+            "bsky-oauth-ready", state, [token, kept["key"], signed_in.did], OAUTH_WAIT, secret=True
+        )
+        return signed_in.handle
+
+    def bluesky_session_for_state(self, state: str, key: str) -> tuple[str, str] | None:
+        """(session token, DID) once the user is back, given once and only with the key of the
+        sign-in's starter (a state seen in an address is not enough)."""
+        ready = self.shared.get("bsky-oauth-ready", state)
+        if not isinstance(ready, list) or len(ready) != 3:
+            return None
+        if not secrets.compare_digest(str(ready[1]).encode(), key.encode()):
+            return None
+        self.shared.drop("bsky-oauth-ready", state)
+        return str(ready[0]), str(ready[2])
+
     def writer(self, token: str) -> BlueskyWriter | None:
         with self.lock:
             found = self.sessions.get(token)
         if found and found[1] > time.time():
             return found[0]
         kept = self.shared.get("bsky-session", token)  # signed in through another worker
+        if isinstance(kept, dict) and isinstance(kept.get("oauth"), dict):
+            from .bluesky import OAuthBlueskyWriter
+            from .bsky_oauth import OAuthSession
+
+            try:
+                signed_in = OAuthSession.from_json(kept["oauth"])
+            except (KeyError, ValueError):
+                return None
+            oauth_writer = OAuthBlueskyWriter(self._session(), signed_in, self.settings.timeout)
+            with self.lock:
+                self.sessions[token] = (oauth_writer, time.time() + SESSION_TTL)
+            return oauth_writer
         if not isinstance(kept, dict) or not kept.get("session"):
             return None
         pds = str(kept.get("pds") or self.settings.bsky_pds)
