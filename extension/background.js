@@ -282,15 +282,39 @@ async function startMastodonFollow(msg) {
   return { ok: true, job: started.data.job };
 }
 
+// Sign in with Bluesky: the account's own server asks the user in a new tab; the service
+// keeps the tokens in memory, and gives us the session's id once they are back.
+async function blueskyOAuth(cfg, handle) {
+  const base = cfg.serviceUrl.replace(/\/+$/, '');
+  const auth = await post(base, '/api/bluesky/authorize', { handle }, cfg.token);
+  if (auth.status !== 200) return { ok: false, error: errorOf(auth) };
+  await api.tabs.create({ url: auth.data.authorize_url });
+  const deadline = Date.now() + 15 * 60 * 1000;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const { data } = await post(base, '/api/bluesky/oauth-session', { state: auth.data.state, key: auth.data.key }, cfg.token);
+    if (data && data.ready) return { ok: true, session: data.session };
+  }
+  return { ok: false, error: 'no permission given' };
+}
+
 async function startFollow(msg) {
   const cfg = await settings();
   const base = cfg.serviceUrl.replace(/\/+$/, '');
-  const signIn = await post(base, '/api/bluesky/session', { handle: msg.handle, app_password: msg.password }, cfg.token);
-  msg.password = null;
-  if (signIn.status === 401) return { ok: false, refused: true };
-  if (signIn.status !== 200) return { ok: false, error: (signIn.data && signIn.data.error && signIn.data.error.message) || `HTTP ${signIn.status}` };
+  let session = null;
+  if (msg.oauth) {
+    const signedIn = await blueskyOAuth(cfg, msg.handle);
+    if (!signedIn.ok) return signedIn;
+    session = signedIn.session;
+  } else {
+    const signIn = await post(base, '/api/bluesky/session', { handle: msg.handle, app_password: msg.password }, cfg.token);
+    msg.password = null;
+    if (signIn.status === 401) return { ok: false, refused: true };
+    if (signIn.status !== 200) return { ok: false, error: errorOf(signIn) };
+    session = signIn.data.session;
+  }
   const { [`follow:${msg.key}`]: previous } = await api.storage.local.get(`follow:${msg.key}`);
-  const body = { session: signIn.data.session, targets: msg.targets, list: msg.list, starter_pack: msg.starterPack };
+  const body = { session, targets: msg.targets, list: msg.list, starter_pack: msg.starterPack };
   if (previous && previous.job) body.job = previous.job; // resume the same job
   const started = await post(base, '/api/bluesky/follow', body, cfg.token);
   if (started.status !== 202) return { ok: false, error: (started.data && started.data.error && started.data.error.message) || `HTTP ${started.status}` };

@@ -344,10 +344,12 @@ function showMastodonFollow(job) {
 // -- following on Bluesky ----------------------------------------------------------------------
 // The app password goes to the background in one message, which signs in at the service and
 // forgets it; it is cleared from the page at once and never stored.
-async function followOnBluesky() {
+// With an app password, or with `oauth`: Sign in with Bluesky on the account's own server
+// (a new tab), where no password of Passerelle's is ever typed.
+async function followOnBluesky(oauth = false) {
   const handle = document.getElementById('bsky-handle').value.trim();
   const pw = document.getElementById('bsky-password');
-  const password = pw.value;
+  const password = oauth ? null : pw.value;
   pw.value = '';
   await rendered();
   const targets = state.rows
@@ -356,7 +358,7 @@ async function followOnBluesky() {
   const status = document.getElementById('follow-status');
   status.textContent = t('followSigningIn');
   const answer = await api.runtime.sendMessage({
-    type: 'bsky-follow', key: state.key, handle, password, targets,
+    type: 'bsky-follow', key: state.key, handle, password, oauth, targets,
     list: document.getElementById('bsky-list').value.trim() || null,
     starterPack: document.getElementById('bsky-pack').value.trim() || null,
   });
@@ -741,7 +743,8 @@ document.getElementById('review-yes').addEventListener('click', () => answerRevi
 document.getElementById('review-no').addEventListener('click', () => answerReview('no'));
 document.getElementById('review-skip').addEventListener('click', () => answerReview(null));
 document.getElementById('review-stop').addEventListener('click', stopReview);
-document.getElementById('bsky-follow').addEventListener('click', followOnBluesky);
+document.getElementById('bsky-follow').addEventListener('click', () => followOnBluesky(false));
+document.getElementById('bsky-oauth').addEventListener('click', () => followOnBluesky(true));
 document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
 document.getElementById('masto-search').addEventListener('click', searchMyServer);
 document.getElementById('announce-lang').value = api.i18n.getUILanguage().startsWith('fr') ? 'fr' : 'en';

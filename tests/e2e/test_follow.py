@@ -3,6 +3,8 @@ the selection through the real service, and find the records on the real local P
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ KEY = "owner/following"
 @pytest.fixture(scope="module")
 def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-x.test", "displayName": "Moi", "password": PASSWORD}]
+    # Signs in with Bluesky's OAuth (its own follows, apart from moi-x.test's).
+    accounts += [{"handle": "moi-o.test", "displayName": "Moi O", "password": PASSWORD}]
     accounts += [{"handle": h, "displayName": h.split(".")[0].title()} for h in PEOPLE]
     net = devenv.start(accounts)
     try:
@@ -39,10 +43,20 @@ def network() -> Iterator[devenv.AtprotoNetwork]:
 def follow_extension(
     network: devenv.AtprotoNetwork, e2e_internet: Internet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Path]:
+    from tests.standins.dns import TxtServer
+
     tmp = tmp_path_factory.mktemp("follow")
+    # Sign in with Bluesky finds the account's own PDS from its handle (DNS, then PLC).
+    dns = TxtServer({"_atproto.moi-o.test": f"did={network.accounts['moi-o.test']}"})
     served = Served(
         service_env(
-            e2e_internet, tmp, PASSERELLE_BSKY_PDS=network.pds, XDG_STATE_HOME=str(tmp / "state")
+            e2e_internet,
+            tmp,
+            PASSERELLE_BSKY_PDS=network.pds,
+            XDG_STATE_HOME=str(tmp / "state"),
+            PASSERELLE_PLC_URL=network.plc,
+            PASSERELLE_DNS_SERVERS=dns.address,
+            PASSERELLE_TRUSTED_HOSTS="localhost",
         )
     )
     try:
@@ -50,6 +64,7 @@ def follow_extension(
         yield tmp / "dist" / "chrome"
     finally:
         served.stop()
+        dns.stop()
 
 
 SEED = """([key, people]) => {
@@ -119,6 +134,45 @@ def test_follow_from_the_results_page(
     }
     assert items == follows
     assert PASSWORD not in repr(everything)  # the extension kept no credential
+
+
+def test_sign_in_with_bluesky_from_the_results_page(
+    playwright: Any, follow_extension: Path, network: devenv.AtprotoNetwork
+) -> None:
+    """No app password: the button opens the account's own server's sign-in and consent
+    screens (the local PDS's, driven here), the service takes the answer, and the follow job
+    runs with the DPoP-bound token."""
+    people = [[h, network.accounts[h]] for h in PEOPLE]
+    with extension_context(playwright, follow_extension) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(SEED, [KEY, people])
+        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
+        page.get_by_test_id("follow-panel").locator("summary").click()
+        page.get_by_test_id("bsky-handle").fill("moi-o.test")
+        oauth = page.get_by_test_id("bsky-oauth")
+        expect(oauth).to_have_text("Sign in with Bluesky and follow")
+        with ctx.expect_page() as sign_in_page:
+            oauth.click()
+        sign_in = sign_in_page.value
+        expect(sign_in.locator("input[name=username]")).to_have_value("moi-o.test")
+        sign_in.fill("input[name=password]", PASSWORD)
+        sign_in.get_by_role("button", name="Sign in").click()
+        sign_in.get_by_role("button", name="Authorize").click()
+        expect(sign_in.get_by_test_id("oauth-done")).to_contain_text("@moi-o.test")
+        status = page.get_by_test_id("follow-status")
+        expect(status).to_have_attribute("data-status", "done", timeout=60_000)
+        expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
+        everything = page.evaluate("chrome.storage.local.get(null)")
+    did = network.accounts["moi-o.test"]
+    with urllib.request.urlopen(
+        f"{network.pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
+        "&collection=app.bsky.graph.follow&limit=100"
+    ) as r:
+        follows = {rec["value"]["subject"] for rec in json.loads(r.read())["records"]}
+    assert follows == {network.accounts[h] for h in PEOPLE[:4]}
+    assert PASSWORD not in repr(everything)
 
 
 MSEED = """([key, rows]) => {
