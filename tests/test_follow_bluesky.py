@@ -22,7 +22,7 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(26)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(27)]
 # Accounts found by the look-up, gone before the follow (one of them already followed).
 GONE = {
     "gone-del.test": "deleted",
@@ -468,3 +468,57 @@ def test_sign_in_with_bluesky_through_the_service(
         served.stop()
         dns.stop()
     assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}
+
+
+def test_oauth_tokens_are_refreshed(network: devenv.AtprotoNetwork, playwright: Any) -> None:
+    """A long follow job outlives an access token: the session renews it with its single-use
+    refresh token (DPoP-bound, same key) before it expires, and the writes go on."""
+    import datetime
+
+    import requests
+    from playwright.sync_api import expect
+
+    from server.follow.bsky_oauth import BlueskyOAuth, LoopbackCallback, loopback_client_id
+    from tests.browser import chromium_path
+
+    did = network.accounts["moi-x.test"]
+    callback = LoopbackCallback()
+    http = requests.Session()
+    http.trust_env = False
+    oauth = BlueskyOAuth(http, 10, ("localhost",))
+    try:
+        redirect = callback.redirect_uri
+        pending = oauth.start(
+            "moi-x.test", did, network.pds, loopback_client_id(redirect), redirect
+        )
+        browser = playwright.chromium.launch(executable_path=chromium_path())
+        try:
+            page = browser.new_page()
+            page.goto(pending.authorize_url)
+            page.fill("input[name=password]", PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Authorize").click()
+            expect(page.locator("body")).to_contain_text("Signed in with Bluesky")
+        finally:
+            browser.close()
+        answer = callback.wait(30)
+    finally:
+        callback.close()
+    assert answer.get("state") == pending.state
+    session = oauth.finish(pending, answer["code"], answer.get("iss"))
+    first_access, first_refresh = session.access_token, session.refresh_token
+    assert first_refresh and session.expires_at > 0
+    session.expires_at = 1.0  # as if it had expired: the next call renews it first
+    record = {
+        "$type": "app.bsky.graph.follow",
+        "subject": network.accounts[PEOPLE[26]],
+        "createdAt": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
+    }
+    body = {"repo": did, "collection": "app.bsky.graph.follow", "record": record}
+    r = session.xrpc(http, "POST", "com.atproto.repo.createRecord", body=body)
+    assert r.status_code == 200, r.text
+    assert session.access_token != first_access and session.refresh_token != first_refresh
+    assert network.accounts[PEOPLE[26]] in subjects(network, "app.bsky.graph.follow")
+    # The old refresh token was used up.
+    stale = session.__class__.from_json({**session.to_json(), "refresh_token": first_refresh})
+    assert not stale.refresh(http)

@@ -168,6 +168,9 @@ class OAuthSession:
     dpop: DpopKey = field(repr=False, default_factory=DpopKey)
     pds_nonce: str = ""
     expires_at: float = 0.0
+    token_endpoint: str = ""
+    client_id: str = ""
+    auth_nonce: str = ""  # the authorization server's DPoP nonce, for refreshing
 
     def to_json(self) -> dict[str, Any]:
         """Everything, the tokens and key included: only for the sealed shared store."""
@@ -182,6 +185,9 @@ class OAuthSession:
             "dpop": self.dpop.pem(),
             "pds_nonce": self.pds_nonce,
             "expires_at": self.expires_at,
+            "token_endpoint": self.token_endpoint,
+            "client_id": self.client_id,
+            "auth_nonce": self.auth_nonce,
         }
 
     @classmethod
@@ -197,7 +203,40 @@ class OAuthSession:
             dpop=DpopKey(str(d["dpop"]).encode("ascii")),
             pds_nonce=str(d.get("pds_nonce") or ""),
             expires_at=float(d.get("expires_at") or 0),
+            token_endpoint=str(d.get("token_endpoint") or ""),
+            client_id=str(d.get("client_id") or ""),
+            auth_nonce=str(d.get("auth_nonce") or ""),
         )
+
+    def refresh(self, http: requests.Session, timeout: float = 10.0) -> bool:
+        """New tokens for the old refresh token (atproto refresh tokens are single-use):
+        whether it worked. Done before the access token expires, and when the PDS says it
+        has; the new access token stays bound to the same key."""
+        if not (self.refresh_token and self.token_endpoint and self.client_id):
+            return False
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.refresh_token,
+            "client_id": self.client_id,
+        }
+        r = None
+        for _ in range(2):
+            proof = self.dpop.proof("POST", self.token_endpoint, self.auth_nonce or None)
+            r = http.post(self.token_endpoint, data=form, headers={"DPoP": proof}, timeout=timeout)
+            self.auth_nonce = r.headers.get("DPoP-Nonce") or self.auth_nonce
+            if r.status_code in (400, 401) and _error_of(r) == "use_dpop_nonce":
+                continue
+            break
+        if r is None or r.status_code != 200:
+            return False
+        body = r.json()
+        if body.get("sub") != self.did or not body.get("access_token"):
+            return False
+        self.access_token = str(body["access_token"])
+        self.refresh_token = str(body.get("refresh_token") or "")
+        expires_in = body.get("expires_in")
+        self.expires_at = time.time() + float(expires_in) if expires_in else 0.0
+        return True
 
     def xrpc(
         self,
@@ -210,7 +249,10 @@ class OAuthSession:
     ) -> requests.Response:
         """One XRPC call to the account's PDS, with the DPoP proof and nonce it wants."""
         url = f"{self.pds}/xrpc/{nsid}"
-        for _ in range(2):
+        if self.expires_at and time.time() > self.expires_at - 60:
+            self.refresh(http, timeout)  # about to expire: renew first
+        refreshed = False
+        for _ in range(3):
             headers = {
                 "Authorization": f"DPoP {self.access_token}",
                 "DPoP": self.dpop.proof(method, url, self.pds_nonce, self.access_token),
@@ -223,6 +265,10 @@ class OAuthSession:
                 self.pds_nonce = nonce
             if r.status_code == 401 and nonce and _error_of(r) == "use_dpop_nonce":
                 continue  # the PDS wants its nonce in the proof: once more with it
+            if r.status_code == 401 and not refreshed and _error_of(r) == "invalid_token":
+                refreshed = True
+                if self.refresh(http, timeout):
+                    continue  # expired: once more with the new token
             return r
         return r
 
@@ -367,7 +413,7 @@ class BlueskyOAuth:
             "client_id": pending.client_id,
             "code_verifier": pending.verifier,
         }
-        r, _ = self._post(pending.token_endpoint, form, pending.dpop, pending.nonce)
+        r, nonce = self._post(pending.token_endpoint, form, pending.dpop, pending.nonce)
         if r.status_code != 200:
             host = urlsplit(pending.issuer).hostname
             raise OAuthError(f"{host} refused the code ({_error_of(r) or r.status_code})")
@@ -390,6 +436,9 @@ class BlueskyOAuth:
             refresh_token=str(body.get("refresh_token") or ""),
             dpop=pending.dpop,
             expires_at=time.time() + float(expires_in) if expires_in else 0.0,
+            token_endpoint=pending.token_endpoint,
+            client_id=pending.client_id,
+            auth_nonce=nonce,
         )
 
 
