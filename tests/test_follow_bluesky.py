@@ -329,6 +329,27 @@ def test_a_handle_whose_pds_cannot_be_found_is_said(
     assert "@moi-x.test: no Bluesky account has this handle" in p.stderr, p.stderr
 
 
+def allow_in_browser(playwright: Any, url: str, landed: str) -> None:
+    """What the user does on the PDS's own OAuth screens (the local network's, in Chromium):
+    sign in as moi-x.test (the handle is filled in from the sign-in's hint), allow, and land
+    on the page that says `landed`."""
+    from playwright.sync_api import expect
+
+    from tests.browser import chromium_path
+
+    browser = playwright.chromium.launch(executable_path=chromium_path())
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.locator("input[name=username]")).to_have_value("moi-x.test")
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Authorize").click()
+        expect(page.locator("body")).to_contain_text(landed)
+    finally:
+        browser.close()
+
+
 def test_sign_in_with_bluesky_oauth(
     network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
 ) -> None:
@@ -338,9 +359,6 @@ def test_sign_in_with_bluesky_oauth(
     import threading
     import time
 
-    from playwright.sync_api import expect
-
-    from tests.browser import chromium_path
     from tests.standins.dns import TxtServer
 
     dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
@@ -377,17 +395,7 @@ def test_sign_in_with_bluesky_oauth(
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
         url = next(ln for ln in lines if "in your browser: " in ln).split("in your browser: ")[1]
-        browser = playwright.chromium.launch(executable_path=chromium_path())
-        try:
-            page = browser.new_page()
-            page.goto(url.strip())
-            expect(page.locator("input[name=username]")).to_have_value("moi-x.test")
-            page.fill("input[name=password]", PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="Authorize").click()
-            expect(page.locator("body")).to_contain_text("Signed in with Bluesky")
-        finally:
-            browser.close()
+        allow_in_browser(playwright, url.strip(), "Signed in with Bluesky")
         out = proc.stdout.read() if proc.stdout else ""
         assert proc.wait(timeout=180) == 0, "".join(lines)
     finally:
@@ -410,9 +418,6 @@ def test_sign_in_with_bluesky_through_the_service(
     the sign-in's key, then a follow job written with the DPoP-bound token."""
     import time
 
-    from playwright.sync_api import expect
-
-    from tests.browser import chromium_path
     from tests.conftest import Served, post_json
     from tests.standins.dns import TxtServer
 
@@ -432,16 +437,7 @@ def test_sign_in_with_bluesky_through_the_service(
     try:
         status, body = post_json(served.url + "/api/bluesky/authorize", {"handle": "moi-x.test"})
         assert status == 200, body
-        browser = playwright.chromium.launch(executable_path=chromium_path())
-        try:
-            page = browser.new_page()
-            page.goto(body["authorize_url"])
-            page.fill("input[name=password]", PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="Authorize").click()
-            expect(page.get_by_test_id("oauth-done")).to_contain_text("@moi-x.test")
-        finally:
-            browser.close()
+        allow_in_browser(playwright, body["authorize_url"], "Connected as @moi-x.test")
         ask = {"state": body["state"], "key": "not the key"}
         assert post_json(served.url + "/api/bluesky/oauth-session", ask)[1] == {"ready": False}
         ask["key"] = body["key"]
@@ -476,10 +472,8 @@ def test_oauth_tokens_are_refreshed(network: devenv.AtprotoNetwork, playwright: 
     import datetime
 
     import requests
-    from playwright.sync_api import expect
 
     from server.follow.bsky_oauth import BlueskyOAuth, LoopbackCallback, loopback_client_id
-    from tests.browser import chromium_path
 
     did = network.accounts["moi-x.test"]
     callback = LoopbackCallback()
@@ -491,16 +485,7 @@ def test_oauth_tokens_are_refreshed(network: devenv.AtprotoNetwork, playwright: 
         pending = oauth.start(
             "moi-x.test", did, network.pds, loopback_client_id(redirect), redirect
         )
-        browser = playwright.chromium.launch(executable_path=chromium_path())
-        try:
-            page = browser.new_page()
-            page.goto(pending.authorize_url)
-            page.fill("input[name=password]", PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="Authorize").click()
-            expect(page.locator("body")).to_contain_text("Signed in with Bluesky")
-        finally:
-            browser.close()
+        allow_in_browser(playwright, pending.authorize_url, "Signed in with Bluesky")
         answer = callback.wait(30)
     finally:
         callback.close()
