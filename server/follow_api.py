@@ -118,7 +118,50 @@ def sign_in() -> Any:
     return jsonify({"session": token, "did": did})
 
 
-# -- Sign in with Bluesky (OAuth), for a service on the user's own machine ---------------------
+# -- Sign in with Bluesky (OAuth) ----------------------------------------------------------------
+def _confidential_client() -> tuple[str, Any]:
+    """(base URL, key) when this service is a confidential OAuth client (reached over https);
+    404 otherwise: a service on the user's own machine is a loopback client and publishes
+    nothing."""
+    from .follow.bsky_oauth import OAuthError
+
+    base = base_url()
+    try:
+        key = _jobs().bluesky_client(base)[2]
+    except OAuthError:
+        key = None
+    if key is None:
+        raise ApiError(
+            404,
+            "not-found",
+            "this service signs in with Bluesky as a loopback client (on this machine) or not "
+            "at all: it publishes client metadata only when reached over https "
+            "(PASSERELLE_PUBLIC_URL)",
+        )
+    return base, key
+
+
+@bp.get("/bluesky/client-metadata.json")
+def bluesky_client_metadata() -> Any:
+    """The client metadata a hosted instance publishes at its `client_id`; every Bluesky
+    server fetches it when a user signs in."""
+    from .follow.bsky_oauth import client_metadata
+
+    base, key = _confidential_client()
+    response = jsonify(client_metadata(base, key))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/bluesky/jwks.json")
+def bluesky_jwks() -> Any:
+    """The public key the client's assertions are signed with (never the private part)."""
+    _base, key = _confidential_client()
+    response = jsonify({"keys": [key.public_jwk()]})
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 @bp.post("/bluesky/authorize")
 def bluesky_authorize() -> Any:
     from .follow.bsky_oauth import OAuthError
@@ -130,9 +173,7 @@ def bluesky_authorize() -> Any:
     if not re.match(TARGET_HANDLE, handle) or len(handle) > 253:
         raise ApiError(422, "invalid-field", "handle must be a Bluesky handle (alice.bsky.social)")
     try:
-        url, state, key = _jobs().bluesky_authorize(
-            handle, base_url().replace("://localhost", "://127.0.0.1") + "/api/bluesky/callback"
-        )
+        url, state, key = _jobs().bluesky_authorize(handle, base_url())
     except OAuthError as e:
         raise ApiError(401, "sign-in-refused", str(e)) from None
     except UpstreamUnavailable as e:
@@ -140,7 +181,28 @@ def bluesky_authorize() -> Any:
     return jsonify({"authorize_url": url, "state": state, "key": key})
 
 
+def _page_errors(view: Any) -> Any:
+    """A callback is where the user's browser lands: its errors are a page in their language
+    (EN/FR) when a browser asks, the API's JSON shape otherwise; the status is the same."""
+    import functools
+    from html import escape
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as e:
+            wants = request.accept_mimetypes.best_match(["application/json", "text/html"])
+            if wants != "text/html":
+                raise
+            page = _FAILED_PAGE.format(message=escape(e.message))
+            return Response(page, e.status, content_type="text/html; charset=utf-8")
+
+    return wrapped
+
+
 @bp.get("/bluesky/callback")
+@_page_errors
 def bluesky_callback() -> Any:
     from html import escape
 
@@ -233,9 +295,15 @@ _DONE_PAGE = """<!doctype html><meta charset="utf-8"><title>Passerelle</title>
 <p data-testid="oauth-done">Connected as {acct}. You can close this tab and go back to the
 results.</p><p lang="fr">Connecté·e en tant que {acct}. Vous pouvez fermer cet onglet et revenir
 aux résultats.</p>"""
+_FAILED_PAGE = """<!doctype html><meta charset="utf-8"><title>Passerelle</title>
+<body style="font:16px system-ui;margin:3em"><h1>Passerelle</h1>
+<p data-testid="oauth-failed">The sign-in did not go through: {message}. Close this tab, go back
+to the results and sign in again.</p><p lang="fr">La connexion n'a pas abouti ({message}).
+Fermez cet onglet, revenez aux résultats et connectez-vous à nouveau.</p>"""
 
 
 @bp.get("/mastodon/callback")
+@_page_errors
 def mastodon_callback() -> Any:
     state, code = request.args.get("state", ""), request.args.get("code", "")
     if not state or not code:

@@ -11,8 +11,9 @@ The health check is never counted (monitors poll it).
 
 The token (`PASSERELLE_API_TOKEN`) is compared in constant time. The health check and the
 OpenAPI document stay open (the options page checks the address with the first, then the token
-with an empty resolve), and so does the Mastodon callback, which the user's own server
-redirects the browser to and which carries its own single-use state.
+with an empty resolve), and so do the Mastodon and Bluesky callbacks, which the user's own
+server redirects the browser to and which carry their own single-use state, and the Bluesky
+client metadata and public key, which Bluesky servers fetch.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ log = logging.getLogger(__name__)
 WINDOW = 60.0
 HOUR = 3600.0
 OPEN_ENDPOINTS = frozenset(
-    {"api.health", "api.openapi", "follow.mastodon_callback", "follow.bluesky_callback"}
+    {
+        "api.health",
+        "api.openapi",
+        "follow.mastodon_callback",
+        "follow.bluesky_callback",
+        # What Bluesky servers fetch to know a hosted instance as an OAuth client: public.
+        "follow.bluesky_client_metadata",
+        "follow.bluesky_jwks",
+    }
 )
 # Not counted by the rate limit: load balancers, monitors and the extension's options page poll
 # the health check, and a poll that timed out on a busy machine is still answered and would be

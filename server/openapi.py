@@ -340,7 +340,8 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
         },
         "/api/bluesky/authorize": {
             "post": _operation(
-                "Start a Sign in with Bluesky (OAuth; the service on 127.0.0.1 only, for now)",
+                "Start a Sign in with Bluesky (OAuth): a loopback client on 127.0.0.1, a "
+                "confidential client when reached over https",
                 (
                     "the sign-in page to open",
                     _object(
@@ -352,6 +353,32 @@ def spec(max_accounts: int, token_required: bool) -> dict[str, Any]:
                     ("handle",),
                     handle={"type": "string", "pattern": TARGET_HANDLE, "maxLength": 253},
                 ),
+            )
+        },
+        "/api/bluesky/client-metadata.json": {
+            "get": _operation(
+                "The OAuth client metadata of a hosted instance (its client_id); 404 on a "
+                "service on the user's own machine",
+                (
+                    "the client metadata",
+                    _object(
+                        ("client_id", "redirect_uris", "token_endpoint_auth_method", "jwks_uri"),
+                        client_id=str,
+                        redirect_uris={"type": "array", "items": {"type": "string"}},
+                        token_endpoint_auth_method=str,
+                        jwks_uri=str,
+                    ),
+                ),
+                (404, 429),
+                open_=True,
+            )
+        },
+        "/api/bluesky/jwks.json": {
+            "get": _operation(
+                "The public key of a hosted instance's client assertions (ES256)",
+                ("the key set", _object(("keys",), keys={"type": "array"})),
+                (404, 429),
+                open_=True,
             )
         },
         "/api/bluesky/callback": {

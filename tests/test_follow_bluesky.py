@@ -22,7 +22,7 @@ pytestmark = pytest.mark.devenv
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 PASSWORD = "hunter2-hunter2"
 # Each test follows its own people, so none depends on what another did first (random order).
-PEOPLE = [f"pers{i:02d}.test" for i in range(27)]
+PEOPLE = [f"pers{i:02d}.test" for i in range(32)]
 # Accounts found by the look-up, gone before the follow (one of them already followed).
 GONE = {
     "gone-del.test": "deleted",
@@ -329,25 +329,37 @@ def test_a_handle_whose_pds_cannot_be_found_is_said(
     assert "@moi-x.test: no Bluesky account has this handle" in p.stderr, p.stderr
 
 
-def allow_in_browser(playwright: Any, url: str, landed: str) -> None:
+def allow_in_browser(
+    playwright: Any, url: str, landed: str, hosted: bool = False, capture: str | None = None
+) -> str:
     """What the user does on the PDS's own OAuth screens (the local network's, in Chromium):
     sign in as moi-x.test (the handle is filled in from the sign-in's hint), allow, and land
-    on the page that says `landed`."""
+    on the page that says `landed`. `hosted`: the browser reaches names under
+    devenv.LOOPBACK_DOMAIN on this machine, over https from the network's CA. `capture`: the
+    address the browser is sent back to, starting so, is returned (whatever is there answers,
+    `landed` is not looked for)."""
     from playwright.sync_api import expect
 
     from tests.browser import chromium_path
 
-    browser = playwright.chromium.launch(executable_path=chromium_path())
+    args = [f"--host-resolver-rules=MAP *.{devenv.LOOPBACK_DOMAIN} 127.0.0.1"] if hosted else []
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=args)
+    came_back = ""
     try:
-        page = browser.new_page()
+        page = browser.new_context(ignore_https_errors=hosted).new_page()
         page.goto(url)
         expect(page.locator("input[name=username]")).to_have_value("moi-x.test")
         page.fill("input[name=password]", PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Authorize").click()
-        expect(page.locator("body")).to_contain_text(landed)
+        if capture:
+            page.wait_for_url(lambda u: u.startswith(capture))
+            came_back = page.url
+        else:
+            expect(page.locator("body")).to_contain_text(landed)
     finally:
         browser.close()
+    return came_back
 
 
 def test_sign_in_with_bluesky_oauth(
@@ -507,3 +519,154 @@ def test_oauth_tokens_are_refreshed(network: devenv.AtprotoNetwork, playwright: 
     # The old refresh token was used up.
     stale = session.__class__.from_json({**session.to_json(), "refresh_token": first_refresh})
     assert not stale.refresh(http)
+
+
+HOSTED_SECRET = "a-hosted-instance-secret-kept-out-of-files"
+
+
+def hosted_env(network: devenv.AtprotoNetwork, tmp_path: Path, dns_address: str) -> dict[str, str]:
+    import os
+
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")},
+        "PASSERELLE_PLC_URL": network.plc,
+        "PASSERELLE_BSKY_APPVIEW": network.appview,
+        "PASSERELLE_DNS_SERVERS": dns_address,
+        "PASSERELLE_TRUSTED_HOSTS": "localhost",
+        "PASSERELLE_CACHE_URL": f"sqlite:///{tmp_path}/cache.sqlite3",
+        "PASSERELLE_SECRET_KEY": HOSTED_SECRET,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+def test_sign_in_with_bluesky_as_a_hosted_instance(
+    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
+) -> None:
+    """A hosted instance (`https://app.passerelle.internal:PORT`, TLS ended by a front as a reverse
+    proxy would) is a confidential client: it publishes its client metadata and public key,
+    the local PDS fetches them over https, and every request to the token endpoints carries a
+    `private_key_jwt` assertion. Sign-in on the PDS's screens, back to the hosted callback, the
+    session collected, a follow job written. A second service with another secret claiming the
+    same address is refused: the PDS checks the assertion against the published key."""
+    import time
+
+    import requests
+
+    from tests.conftest import Served, free_port, post_json
+    from tests.standins.dns import TxtServer
+    from tests.standins.tls import TlsFront
+
+    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    front_port = free_port()  # the public address is fixed before the service starts
+    public = f"https://app.{devenv.LOOPBACK_DOMAIN}:{front_port}"
+    env = {**hosted_env(network, tmp_path, dns.address), "PASSERELLE_PUBLIC_URL": public}
+    served = Served(env)
+    front = TlsFront(network.ca, served.port, port=front_port)
+    impostor = None
+    try:
+        # What the PDS reads, over https through the front (the service also answers on the
+        # address it listens on).
+        meta = requests.get(served.url + "/api/bluesky/client-metadata.json", timeout=10).json()
+        assert meta["client_id"] == public + "/api/bluesky/client-metadata.json"
+        assert meta["redirect_uris"] == [public + "/api/bluesky/callback"]
+        assert meta["token_endpoint_auth_method"] == "private_key_jwt"
+        assert meta["dpop_bound_access_tokens"] is True
+        jwks = requests.get(served.url + "/api/bluesky/jwks.json", timeout=10).json()
+        (key,) = jwks["keys"]
+        assert key["kty"] == "EC" and key["alg"] == "ES256" and "d" not in key
+
+        status, body = post_json(served.url + "/api/bluesky/authorize", {"handle": "moi-x.test"})
+        assert status == 200, json.dumps(body) + served.output()[-2000:]
+        assert "client_id=https%3A%2F%2Fapp.passerelle.internal" in body["authorize_url"]
+        allow_in_browser(playwright, body["authorize_url"], "Connected as @moi-x.test", True)
+        status, ready = post_json(
+            served.url + "/api/bluesky/oauth-session", {"state": body["state"], "key": body["key"]}
+        )
+        assert ready["ready"] and ready["did"] == network.accounts["moi-x.test"], ready
+        wanted = PEOPLE[27:29]
+        targets = [{"did": network.accounts[h], "handle": h, "x": h[:6]} for h in wanted]
+        status, started = post_json(
+            served.url + "/api/bluesky/follow", {"session": ready["session"], "targets": targets}
+        )
+        assert status == 202, started
+        deadline = time.monotonic() + 60
+        while True:
+            job = requests.get(f"{served.url}/api/jobs/{started['job']}", timeout=10).json()
+            if job["status"] in ("done", "stopped") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert job["status"] == "done" and job["counts"]["followed"] == 2, job
+
+        # Another secret, another key: its assertions match no key the address publishes.
+        impostor = Served({**env, "PASSERELLE_SECRET_KEY": "another-secret-another-key-000"})
+        status, refused = post_json(
+            impostor.url + "/api/bluesky/authorize", {"handle": "moi-x.test"}
+        )
+        assert status == 401 and refused["error"]["code"] == "sign-in-refused", refused
+        assert "client_assertion" in refused["error"]["message"], refused
+    finally:
+        for s in (impostor, served):
+            if s is not None:
+                s.stop()
+        front.stop()
+        dns.stop()
+    assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}
+    assert HOSTED_SECRET not in served.output()
+
+
+def test_a_hosted_instance_s_session_is_refreshed_with_its_assertion(
+    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
+) -> None:
+    """The confidential client's refresh carries its assertion too (the PDS refuses it
+    otherwise); without the key, a confidential session cannot be refreshed at all."""
+    import datetime
+
+    import requests
+
+    from server.follow.bsky_oauth import BlueskyOAuth, ClientKey
+    from tests.conftest import Served, free_port
+    from tests.standins.dns import TxtServer
+    from tests.standins.tls import TlsFront
+
+    dns = TxtServer({})
+    front_port = free_port()
+    public = f"https://app.{devenv.LOOPBACK_DOMAIN}:{front_port}"
+    env = {**hosted_env(network, tmp_path, dns.address), "PASSERELLE_PUBLIC_URL": public}
+    served = Served(env)  # publishes the metadata and key the PDS checks
+    front = TlsFront(network.ca, served.port, port=front_port)
+    http = requests.Session()
+    http.trust_env = False
+    oauth = BlueskyOAuth(http, 10, ("localhost",), ClientKey(HOSTED_SECRET))
+    did = network.accounts["moi-x.test"]
+    try:
+        callback = public + "/api/bluesky/callback"
+        client_id = public + "/api/bluesky/client-metadata.json"
+        pending = oauth.start("moi-x.test", did, network.pds, client_id, callback)
+        # The hosted service's callback does not know this sign-in (the test started it): it
+        # answers so without using the code, which the test then exchanges itself.
+        back = allow_in_browser(playwright, pending.authorize_url, "", True, capture=callback)
+        from urllib.parse import parse_qs, urlsplit
+
+        answer = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+        assert answer.get("state") == pending.state, back
+        session = oauth.finish(pending, answer["code"], answer.get("iss"))
+        first_refresh = session.refresh_token
+        keyless = session.__class__.from_json(session.to_json())  # no key given back
+        assert not keyless.refresh(http)
+        session.expires_at = 1.0  # as if expired: the next write renews it first
+        record = {
+            "$type": "app.bsky.graph.follow",
+            "subject": network.accounts[PEOPLE[29]],
+            "createdAt": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        }
+        body = {"repo": did, "collection": "app.bsky.graph.follow", "record": record}
+        r = session.xrpc(http, "POST", "com.atproto.repo.createRecord", body=body)
+        assert r.status_code == 200, r.text
+        assert session.refresh_token != first_refresh
+    finally:
+        served.stop()
+        front.stop()
+        dns.stop()
+    assert network.accounts[PEOPLE[29]] in subjects(network, "app.bsky.graph.follow")

@@ -137,3 +137,19 @@ def test_a_server_without_an_instance_endpoint_signs_in_at_once(client: Any, net
     assert collect(client, state, key)["ready"]
     instance_asks = [p for h, p in net.control.paths if h == HOME and "/instance" in p]
     assert len(instance_asks) <= 2, instance_asks  # asked at most once each, never in a loop
+
+
+def test_a_failed_callback_is_a_page_for_the_browser(client: Any) -> None:
+    """The browser lands on the callback: a failure is a page in English and French there (with
+    the same status), not the API's JSON; API clients still get JSON."""
+    for path in ("/api/mastodon/callback", "/api/bluesky/callback"):
+        r = client.get(
+            f"{path}?state=forged&code=x",
+            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        )
+        assert r.status_code == 401 and r.mimetype == "text/html", path
+        text = r.get_data(True)
+        assert "The sign-in did not go through" in text and "La connexion n'a pas abouti" in text
+        assert "expired" in text
+        r = client.get(f"{path}?state=forged&code=x", headers={"Accept": "application/json"})
+        assert r.get_json()["error"]["code"] == "sign-in-refused", path

@@ -19,13 +19,20 @@ The atproto SDK for Python has no OAuth client; this follows the atproto OAuth p
 
 A service running on the user's own machine is a *loopback client*, as the specification
 allows: `client_id` is `http://localhost` with the redirect URI and scope in its query, no
-secret (a public client). Tokens and the DPoP key live in this process's memory only.
+secret (a public client). A hosted instance (reached over https at `PASSERELLE_PUBLIC_URL`) is a
+*confidential client*: its `client_id` is the address of the client metadata it publishes
+(`/api/bluesky/client-metadata.json`), which names its public key (`/api/bluesky/jwks.json`);
+every request to the token endpoints carries a `private_key_jwt` assertion signed with that key
+(RFC 7523), which earns longer-lived sessions. The key is derived from the service's secret
+(`PASSERELLE_SECRET_KEY`): every worker has the same one and none is ever written to disk.
+Tokens and the DPoP key live in this process's memory, or sealed in the shared store.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -59,8 +66,12 @@ def _sha256_b64(text: str) -> str:
 class DpopKey:
     """An ES256 key pair made for one sign-in; it signs the DPoP proofs its tokens are bound to."""
 
-    def __init__(self, pem: bytes | None = None) -> None:
-        if pem is None:
+    def __init__(
+        self, pem: bytes | None = None, key: ec.EllipticCurvePrivateKey | None = None
+    ) -> None:
+        if key is not None:
+            self._key = key
+        elif pem is None:
             self._key = ec.generate_private_key(ec.SECP256R1())
         else:
             loaded = serialization.load_pem_private_key(pem, password=None)
@@ -114,9 +125,92 @@ class DpopKey:
         return self.sign({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}, payload)
 
 
+# P-256's group order: a derived private scalar must lie in [1, n - 1].
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CLIENT_METADATA_PATH = "/api/bluesky/client-metadata.json"
+JWKS_PATH = "/api/bluesky/jwks.json"
+CALLBACK_PATH = "/api/bluesky/callback"
+
+
+class ClientKey(DpopKey):
+    """The signing key of a confidential client (a hosted instance), derived from the service's
+    secret so that every worker holds the same key and none is ever stored: HMAC-SHA256 of a
+    fixed label, reduced to a P-256 scalar. Changing the secret changes the key (and the
+    published JWKS): sessions signed in before then must sign in again, as their sealed copies
+    could not be read anyway."""
+
+    LABEL = b"passerelle/bluesky-oauth-client-key/v1"
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("a confidential client needs a secret to derive its key from")
+        digest = hmac.new(secret.encode("utf-8"), self.LABEL, hashlib.sha512).digest()
+        scalar = int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1
+        super().__init__(key=ec.derive_private_key(scalar, ec.SECP256R1()))
+        # RFC 7638 thumbprint: names the key in the JWKS and in each assertion's header.
+        canonical = json.dumps(
+            {k: self.jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":")
+        )
+        self.kid = _b64(hashlib.sha256(canonical.encode()).digest())
+
+    def __repr__(self) -> str:
+        return f"ClientKey(kid={self.kid})"
+
+    def public_jwk(self) -> dict[str, str]:
+        return {**self.jwk, "kid": self.kid, "use": "sig", "alg": "ES256"}
+
+    def assertion(self, client_id: str, audience: str) -> str:
+        """A `private_key_jwt` client assertion (RFC 7523) for one request to `audience` (the
+        authorization server's issuer); short-lived and never used twice."""
+        now = int(time.time())
+        return self.sign(
+            {"alg": "ES256", "kid": self.kid, "typ": "JWT"},
+            {
+                "iss": client_id,
+                "sub": client_id,
+                "aud": audience,
+                "jti": secrets.token_urlsafe(16),
+                "iat": now,
+                "exp": now + 60,
+            },
+        )
+
+
 def loopback_client_id(redirect_uri: str, scope: str = SCOPE) -> str:
     """The client id of a service on the user's own machine (atproto OAuth, loopback clients)."""
     return "http://localhost?" + urlencode({"redirect_uri": redirect_uri, "scope": scope})
+
+
+def client_metadata(base_url: str, key: ClientKey, name: str = "Passerelle") -> dict[str, Any]:
+    """The client metadata a hosted instance publishes at its `client_id` (atproto OAuth,
+    confidential web client): redirects only to its own callback, tokens bound to DPoP, the
+    token endpoints authenticated with `private_key_jwt` and the key named at `jwks_uri`."""
+    base = base_url.rstrip("/")
+    return {
+        "client_id": base + CLIENT_METADATA_PATH,
+        "client_name": name,
+        "client_uri": base,
+        "application_type": "web",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": SCOPE,
+        "redirect_uris": [base + CALLBACK_PATH],
+        "dpop_bound_access_tokens": True,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "ES256",
+        "jwks_uri": base + JWKS_PATH,
+    }
+
+
+def client_fields(client_id: str, key: ClientKey | None, audience: str) -> dict[str, str]:
+    """How the client names itself in a request to the authorization server: its id, and
+    for a confidential client an assertion signed with its key."""
+    fields = {"client_id": client_id}
+    if key is not None:
+        fields["client_assertion_type"] = ASSERTION_TYPE
+        fields["client_assertion"] = key.assertion(client_id, audience)
+    return fields
 
 
 @dataclass
@@ -171,6 +265,9 @@ class OAuthSession:
     token_endpoint: str = ""
     client_id: str = ""
     auth_nonce: str = ""  # the authorization server's DPoP nonce, for refreshing
+    # A confidential client's key (derived from the service's secret, never serialized): the
+    # refresh requests must carry its assertions, as the sign-in did.
+    client_key: ClientKey | None = field(repr=False, default=None)
 
     def to_json(self) -> dict[str, Any]:
         """Everything, the tokens and key included: only for the sealed shared store."""
@@ -191,7 +288,10 @@ class OAuthSession:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> OAuthSession:
+    def from_json(cls, d: dict[str, Any], client_key: ClientKey | None = None) -> OAuthSession:
+        """`client_key`: the service's, given again when the session was a confidential
+        client's (its `client_id` an https address); a loopback client's session takes none."""
+        confidential = str(d.get("client_id") or "").startswith("https://")
         return cls(
             did=str(d["did"]),
             handle=str(d.get("handle") or ""),
@@ -206,6 +306,7 @@ class OAuthSession:
             token_endpoint=str(d.get("token_endpoint") or ""),
             client_id=str(d.get("client_id") or ""),
             auth_nonce=str(d.get("auth_nonce") or ""),
+            client_key=client_key if confidential else None,
         )
 
     def refresh(self, http: requests.Session, timeout: float = 10.0) -> bool:
@@ -214,13 +315,15 @@ class OAuthSession:
         has; the new access token stays bound to the same key."""
         if not (self.refresh_token and self.token_endpoint and self.client_id):
             return False
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self.refresh_token,
-            "client_id": self.client_id,
-        }
+        if self.client_id.startswith("https://") and self.client_key is None:
+            return False  # a confidential client's session: only its key may refresh it
         r = None
         for _ in range(2):
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token,
+                **client_fields(self.client_id, self.client_key, self.issuer),
+            }
             proof = self.dpop.proof("POST", self.token_endpoint, self.auth_nonce or None)
             r = http.post(self.token_endpoint, data=form, headers={"DPoP": proof}, timeout=timeout)
             self.auth_nonce = r.headers.get("DPoP-Nonce") or self.auth_nonce
@@ -273,6 +376,20 @@ class OAuthSession:
         return r
 
 
+def _why(r: requests.Response) -> str:
+    """The server's error and its description, short, for the user (never a token)."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not body.get("error"):
+        return str(r.status_code)
+    text = str(body["error"])
+    if body.get("error_description"):
+        text += ": " + str(body["error_description"])
+    return text[:300]
+
+
 def _error_of(r: requests.Response) -> str:
     if "use_dpop_nonce" in r.headers.get("WWW-Authenticate", ""):
         return "use_dpop_nonce"
@@ -290,11 +407,16 @@ class BlueskyOAuth:
     tests, or one the operator runs); anything else must be a public https address."""
 
     def __init__(
-        self, http: requests.Session, timeout: float, trusted_hosts: tuple[str, ...] = ()
+        self,
+        http: requests.Session,
+        timeout: float,
+        trusted_hosts: tuple[str, ...] = (),
+        client_key: ClientKey | None = None,
     ) -> None:
         self.http = http
         self.timeout = timeout
         self.trusted = tuple(h.lower() for h in trusted_hosts)
+        self.client_key = client_key  # set: a confidential client (a hosted instance)
 
     # -- the authorization server ---------------------------------------------------------
     def _checked(self, url: str) -> str:
@@ -327,10 +449,11 @@ class BlueskyOAuth:
         servers = resource.get("authorization_servers") or []
         if not servers or not isinstance(servers[0], str):
             raise OAuthError(f"{urlsplit(pds).hostname}: names no authorization server")
-        issuer = servers[0].rstrip("/")
-        meta = self._get_json(f"{issuer}/.well-known/oauth-authorization-server")
-        if str(meta.get("issuer") or "").rstrip("/") != issuer:
-            raise OAuthError(f"{urlsplit(issuer).hostname}: its metadata names another issuer")
+        named = servers[0].rstrip("/")
+        meta = self._get_json(f"{named}/.well-known/oauth-authorization-server")
+        issuer = str(meta.get("issuer") or "")  # as the server spells it: assertions' audience
+        if issuer.rstrip("/") != named:
+            raise OAuthError(f"{urlsplit(named).hostname}: its metadata names another issuer")
         for key in ("pushed_authorization_request_endpoint", "authorization_endpoint"):
             if not isinstance(meta.get(key), str):
                 raise OAuthError(f"{urlsplit(issuer).hostname}: no {key}")
@@ -339,10 +462,14 @@ class BlueskyOAuth:
         return issuer, meta
 
     def _post(
-        self, url: str, form: dict[str, str], dpop: DpopKey, nonce: str
+        self, url: str, form: dict[str, str], dpop: DpopKey, nonce: str, issuer: str
     ) -> tuple[requests.Response, str]:
-        """A form POST with a DPoP proof; sent again once with the nonce the server asks for."""
+        """A form POST with a DPoP proof and the client's credentials (a fresh assertion
+        each time: the server refuses a `jti` seen before); sent again once with the nonce
+        the server asks for."""
+        client_id = form["client_id"]
         for _ in range(2):
+            form = {**form, **client_fields(client_id, self.client_key, issuer)}
             headers = {"DPoP": dpop.proof("POST", url, nonce or None)}
             try:
                 r = self.http.post(
@@ -385,13 +512,10 @@ class BlueskyOAuth:
             "login_hint": handle,
         }
         r, pending.nonce = self._post(
-            meta["pushed_authorization_request_endpoint"], form, pending.dpop, ""
+            meta["pushed_authorization_request_endpoint"], form, pending.dpop, "", issuer
         )
         if r.status_code not in (200, 201):
-            raise OAuthError(
-                f"{urlsplit(issuer).hostname} refused the sign-in request "
-                f"({_error_of(r) or r.status_code})"
-            )
+            raise OAuthError(f"{urlsplit(issuer).hostname} refused the sign-in request ({_why(r)})")
         request_uri = str(r.json().get("request_uri") or "")
         if not request_uri:
             raise OAuthError(f"{urlsplit(issuer).hostname}: no request_uri")
@@ -402,7 +526,7 @@ class BlueskyOAuth:
     def finish(self, pending: Pending, code: str, iss: str | None) -> OAuthSession:
         """The user came back with `code`: tokens for the account, checked to be the one asked
         for, from the server asked."""
-        if iss is not None and iss.rstrip("/") != pending.issuer:
+        if iss is not None and iss.rstrip("/") != pending.issuer.rstrip("/"):
             raise OAuthError("the answer came from another server than the one asked")
         if not pending.token_endpoint:
             raise OAuthError(f"{urlsplit(pending.issuer).hostname}: no token endpoint")
@@ -413,10 +537,12 @@ class BlueskyOAuth:
             "client_id": pending.client_id,
             "code_verifier": pending.verifier,
         }
-        r, nonce = self._post(pending.token_endpoint, form, pending.dpop, pending.nonce)
+        r, nonce = self._post(
+            pending.token_endpoint, form, pending.dpop, pending.nonce, pending.issuer
+        )
         if r.status_code != 200:
             host = urlsplit(pending.issuer).hostname
-            raise OAuthError(f"{host} refused the code ({_error_of(r) or r.status_code})")
+            raise OAuthError(f"{host} refused the code ({_why(r)})")
         body = r.json()
         if body.get("sub") != pending.did:
             raise OAuthError("the server signed in another account than the one asked for")
@@ -439,6 +565,7 @@ class BlueskyOAuth:
             token_endpoint=pending.token_endpoint,
             client_id=pending.client_id,
             auth_nonce=nonce,
+            client_key=self.client_key,
         )
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..cache import Cache, NullCache
@@ -35,6 +35,9 @@ from .plan import Target
 from .run import BudgetExhausted, Runner
 from .shared import Shared
 from .state import RunState
+
+if TYPE_CHECKING:
+    from .bsky_oauth import ClientKey
 
 SESSION_TTL = 2 * 3600
 LIVE_TTL = 60.0  # a live job's shared status outlives its last heartbeat by this much
@@ -100,6 +103,16 @@ class _Job:
         return self.thread is not None and self.thread.is_alive()
 
 
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 OAUTH_WAIT = 15 * 60  # seconds for the user to sign in and allow, in their browser
 
 
@@ -109,16 +122,16 @@ class Jobs:
     ) -> None:
         self.settings = settings
         self.folder = folder or state_folder()
-        self.shared = Shared(
-            cache if cache is not None else NullCache(),
-            settings.secret_key or secrets.token_urlsafe(32),
-        )
+        secret = settings.secret_key or secrets.token_urlsafe(32)
+        self.shared = Shared(cache if cache is not None else NullCache(), secret)
+        self._secret = secret  # the confidential OAuth client's key is derived from it
         self.sessions: dict[str, tuple[BlueskyWriter, float]] = {}
         self.jobs: dict[str, _Job] = {}
         self.lock = threading.Lock()
         self.published: dict[str, float] = {}
         self.mastodon = MastodonAuth(self._session, settings.timeout, self.shared)
         self.heart: threading.Thread | None = None
+        self._client_key: ClientKey | None = None
         sweep(self.folder)
 
     def _session(self) -> Any:
@@ -169,26 +182,55 @@ class Jobs:
         writer.client.on_session_change(keep)
 
     # -- Sign in with Bluesky (OAuth) ------------------------------------------------------
-    def bluesky_authorize(self, handle: str, redirect_uri: str) -> tuple[str, str, str]:
-        """(authorize URL, state, key) of a new OAuth sign-in, as a loopback client (the
-        service runs on the user's machine: its callback is on 127.0.0.1). The sign-in waiting
-        for the user is shared, sealed, so any worker can take the callback."""
-        from .bsky_oauth import BlueskyOAuth, OAuthError, loopback_client_id, pending_to_json
+    def client_key(self) -> ClientKey:
+        """The confidential OAuth client's signing key (the same in every worker that shares
+        the secret; derived, never stored)."""
+        from .bsky_oauth import ClientKey
+
+        with self.lock:
+            if self._client_key is None:
+                self._client_key = ClientKey(self._secret)
+            return self._client_key
+
+    def bluesky_client(self, base_url: str) -> tuple[str, str, ClientKey | None]:
+        """(client_id, redirect URI, key) of this service as an atproto OAuth client, from the
+        address people reach it at: on this machine (127.0.0.1), a *loopback client* (no
+        metadata, no key); reached over https (a hosted instance), a *confidential client*
+        whose metadata it publishes. Anything else cannot sign in with Bluesky."""
+        from .bsky_oauth import CALLBACK_PATH, CLIENT_METADATA_PATH, OAuthError, loopback_client_id
+
+        base = base_url.rstrip("/")
+        parts = urlsplit(base)
+        host = (parts.hostname or "").lower()
+        if host in ("127.0.0.1", "localhost", "::1"):
+            port = f":{parts.port}" if parts.port else ""
+            redirect = f"http://{'[::1]' if host == '::1' else '127.0.0.1'}{port}{CALLBACK_PATH}"
+            return loopback_client_id(redirect), redirect, None
+        if parts.scheme == "https" and "." in host and not _is_ip(host):  # ids are names
+            return base + CLIENT_METADATA_PATH, base + CALLBACK_PATH, self.client_key()
+        raise OAuthError(
+            "Sign in with Bluesky needs the service on this machine (127.0.0.1) or reached over "
+            "https (set PASSERELLE_PUBLIC_URL to its https address); sign in with an app "
+            "password instead"
+        )
+
+    def bluesky_authorize(self, handle: str, base_url: str) -> tuple[str, str, str]:
+        """(authorize URL, state, key) of a new OAuth sign-in, as the client `base_url` makes
+        this service (`bluesky_client`). The sign-in waiting for the user is shared, sealed, so
+        any worker can take the callback."""
+        from .bsky_oauth import BlueskyOAuth, OAuthError, pending_to_json
         from .pds import PdsNotFound, account_for
 
-        host = urlsplit(redirect_uri).hostname or ""
-        if host not in ("127.0.0.1", "[::1]", "::1"):
-            raise OAuthError(
-                "Sign in with Bluesky needs the service on this machine (127.0.0.1) for now; "
-                "a hosted instance signs in with an app password"
-            )
+        client_id, redirect_uri, client_key = self.bluesky_client(base_url)
         session = self._session()
         try:
             did, pds = account_for(handle, self.settings, session, self._bluesky(session))
         except PdsNotFound as e:
             raise OAuthError(str(e)) from None
-        oauth = BlueskyOAuth(session, self.settings.timeout, self.settings.trusted_hosts)
-        pending = oauth.start(handle, did, pds, loopback_client_id(redirect_uri), redirect_uri)
+        oauth = BlueskyOAuth(
+            session, self.settings.timeout, self.settings.trusted_hosts, client_key
+        )
+        pending = oauth.start(handle, did, pds, client_id, redirect_uri)
         key = secrets.token_urlsafe(24)
         kept = {"pending": pending_to_json(pending), "key": key}
         self.shared.put("bsky-oauth", pending.state, kept, OAUTH_WAIT, secret=True)
@@ -205,7 +247,13 @@ class Jobs:
         self.shared.drop("bsky-oauth", state)  # a code is exchanged once
         pending = pending_from_json(kept["pending"])
         session = self._session()
-        oauth = BlueskyOAuth(session, self.settings.timeout, self.settings.trusted_hosts)
+        confidential = pending.client_id.startswith("https://")
+        oauth = BlueskyOAuth(
+            session,
+            self.settings.timeout,
+            self.settings.trusted_hosts,
+            self.client_key() if confidential else None,
+        )
         signed_in = oauth.finish(pending, code, iss)
         token = secrets.token_urlsafe(24)
         writer = OAuthBlueskyWriter(session, signed_in, self.settings.timeout)
@@ -241,7 +289,7 @@ class Jobs:
             from .bsky_oauth import OAuthSession
 
             try:
-                signed_in = OAuthSession.from_json(kept["oauth"])
+                signed_in = OAuthSession.from_json(kept["oauth"], self.client_key())
             except (KeyError, ValueError):
                 return None
             oauth_writer = OAuthBlueskyWriter(self._session(), signed_in, self.settings.timeout)

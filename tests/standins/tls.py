@@ -6,7 +6,9 @@ corporate TLS proxy would; leaf certificates are made on demand for each host na
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import ssl
 import tempfile
 import threading
@@ -21,6 +23,7 @@ from cryptography.x509.oid import NameOID
 class LocalCA:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder or tempfile.mkdtemp(prefix="passerelle-ca-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Passerelle test CA")])
         now = dt.datetime.now(dt.UTC)
@@ -107,3 +110,60 @@ class LocalCA:
 
         default.sni_callback = pick
         return default
+
+
+class TlsFront:
+    """What a hosted instance puts in front of `passerelle serve`: a reverse proxy that
+    terminates TLS (certificates from `ca`, by the name asked for) and passes the bytes on,
+    unchanged, to the service on `backend_port`. A plain TCP relay is enough: HTTP/1.1 and the
+    `Host` the client sent go through as they are."""
+
+    def __init__(self, ca: LocalCA, backend_port: int, port: int = 0) -> None:
+        self.backend = ("127.0.0.1", backend_port)
+        self._context = ca.server_context()
+        self._listener = socket.create_server(("127.0.0.1", port))
+        self.port = int(self._listener.getsockname()[1])
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            tls = self._context.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        try:
+            backend = socket.create_connection(self.backend, timeout=30)
+        except OSError:
+            tls.close()
+            return
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while chunk := src.recv(65536):
+                    dst.sendall(chunk)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
+
+        back = threading.Thread(target=pump, args=(backend, tls), daemon=True)
+        back.start()
+        pump(tls, backend)
+        back.join(30)
+        tls.close()
+        backend.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
