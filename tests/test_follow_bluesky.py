@@ -34,7 +34,11 @@ GONE = {
 
 @pytest.fixture(scope="module")
 def network() -> Iterator[devenv.AtprotoNetwork]:
-    accounts = [{"handle": "moi-x.test", "displayName": "Me", "password": PASSWORD}]
+    accounts: list[dict[str, Any]] = [
+        {"handle": "moi-x.test", "displayName": "Me", "password": PASSWORD},
+        # The user of another provider: an account on the network's second PDS.
+        {"handle": "moi-b.test", "password": PASSWORD, "pds": 2},
+    ]
     accounts += [{"handle": h, "displayName": f"Person {h[4:6]}"} for h in PEOPLE]
     accounts += [{"handle": h, "displayName": f"Gone {how}"} for h, how in GONE.items()]
     net = devenv.start(
@@ -84,12 +88,16 @@ def results_file(
     return path
 
 
-def records(network: devenv.AtprotoNetwork, collection: str) -> list[dict[str, Any]]:
-    did = network.accounts["moi-x.test"]
+def records(
+    network: devenv.AtprotoNetwork, collection: str, me: str = "moi-x.test"
+) -> list[dict[str, Any]]:
+    """`me`'s records, read on its own PDS (the second one for moi-b.test)."""
+    did = network.accounts[me]
+    pds = network.pds2 if me == "moi-b.test" else network.pds
     out, cursor = [], ""
     while True:
         url = (
-            f"{network.pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
+            f"{pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
             f"&collection={collection}&limit=100" + (f"&cursor={cursor}" if cursor else "")
         )
         with urllib.request.urlopen(url) as r:
@@ -130,8 +138,8 @@ def follow(
     )
 
 
-def subjects(network: devenv.AtprotoNetwork, collection: str) -> list[str]:
-    return [r["value"]["subject"] for r in records(network, collection)]
+def subjects(network: devenv.AtprotoNetwork, collection: str, me: str = "moi-x.test") -> list[str]:
+    return [r["value"]["subject"] for r in records(network, collection, me)]
 
 
 def test_wrong_password(network: devenv.AtprotoNetwork, tmp_path: Path) -> None:
@@ -270,22 +278,25 @@ def test_accounts_gone_since_the_look_up_are_neither_followed_nor_listed(
         assert members == {network.accounts[h] for h in here}, name
 
 
+@pytest.mark.parametrize("me", ["moi-x.test", "moi-b.test"])
 def test_the_account_s_own_pds_is_found_from_its_handle(
-    network: devenv.AtprotoNetwork, tmp_path: Path
+    network: devenv.AtprotoNetwork, tmp_path: Path, me: str
 ) -> None:
-    """No PASSERELLE_BSKY_PDS: the account lives on the local network's PDS, not on the
-    default (https://bsky.social, which cannot be reached from here); its handle gives its DID
-    (DNS `_atproto` TXT, from a local DNS server), the DID its document (the local PLC
-    directory), the document its PDS. Before: sign-in went to the default and failed."""
+    """No PASSERELLE_BSKY_PDS: the account lives on the local network's PDS (moi-x.test) or
+    on its second PDS (moi-b.test, another provider's), not on the default
+    (https://bsky.social, which cannot be reached from here); its handle gives its DID (DNS
+    `_atproto` TXT, from a local DNS server), the DID its document (the local PLC directory),
+    the document its PDS. Before: sign-in went to the default and failed."""
     from tests.standins.dns import TxtServer
 
-    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    dns = TxtServer({f"_atproto.{me}": f"did={network.accounts[me]}"})
     try:
         f = results_file(tmp_path, network, [PEOPLE[18]])
         p = follow(
             network,
             str(f),
             env_extra={
+                "BLUESKY_HANDLE": me,
                 "PASSERELLE_BSKY_PDS": None,  # not set: found from the handle
                 "PASSERELLE_PLC_URL": network.plc,
                 "PASSERELLE_DNS_SERVERS": dns.address,
@@ -301,8 +312,9 @@ def test_the_account_s_own_pds_is_found_from_its_handle(
     finally:
         dns.stop()
     assert p.returncode == 0, p.stderr
-    assert f"signing in at {network.pds}" in p.stderr.replace("127.0.0.1", "localhost")
-    assert network.accounts[PEOPLE[18]] in subjects(network, "app.bsky.graph.follow")
+    pds = network.pds2 if me == "moi-b.test" else network.pds
+    assert f"signing in at {pds}" in p.stderr.replace("127.0.0.1", "localhost")
+    assert network.accounts[PEOPLE[18]] in subjects(network, "app.bsky.graph.follow", me)
 
 
 def test_a_handle_whose_pds_cannot_be_found_is_said(
@@ -330,10 +342,15 @@ def test_a_handle_whose_pds_cannot_be_found_is_said(
 
 
 def allow_in_browser(
-    playwright: Any, url: str, landed: str, hosted: bool = False, capture: str | None = None
+    playwright: Any,
+    url: str,
+    landed: str,
+    hosted: bool = False,
+    capture: str | None = None,
+    me: str = "moi-x.test",
 ) -> str:
     """What the user does on the PDS's own OAuth screens (the local network's, in Chromium):
-    sign in as moi-x.test (the handle is filled in from the sign-in's hint), allow, and land
+    sign in as `me` (the handle is filled in from the sign-in's hint), allow, and land
     on the page that says `landed`. `hosted`: the browser reaches names under
     devenv.LOOPBACK_DOMAIN on this machine, over https from the network's CA. `capture`: the
     address the browser is sent back to, starting so, is returned (whatever is there answers,
@@ -348,7 +365,7 @@ def allow_in_browser(
     try:
         page = browser.new_context(ignore_https_errors=hosted).new_page()
         page.goto(url)
-        expect(page.locator("input[name=username]")).to_have_value("moi-x.test")
+        expect(page.locator("input[name=username]")).to_have_value(me)
         page.fill("input[name=password]", PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Authorize").click()
@@ -362,23 +379,26 @@ def allow_in_browser(
     return came_back
 
 
+@pytest.mark.parametrize("me", ["moi-x.test", "moi-b.test"])
 def test_sign_in_with_bluesky_oauth(
-    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
+    network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any, me: str
 ) -> None:
     """No app password: `--oauth` signs in with Bluesky's OAuth (PAR, PKCE, DPoP) as a
     loopback client; the PDS's own sign-in and consent screens are driven in Chromium, and the
-    follows are written with the DPoP-bound token, at the PDS the handle names."""
+    follows are written with the DPoP-bound token, at the PDS the handle names: the network's
+    own (moi-x.test) or its second one (moi-b.test, another provider's, with its own
+    authorization server)."""
     import threading
     import time
 
     from tests.standins.dns import TxtServer
 
-    dns = TxtServer({"_atproto.moi-x.test": f"did={network.accounts['moi-x.test']}"})
+    dns = TxtServer({f"_atproto.{me}": f"did={network.accounts[me]}"})
     wanted = PEOPLE[20:23]
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
-        "BLUESKY_HANDLE": "moi-x.test",
+        "BLUESKY_HANDLE": me,
         "PASSERELLE_PLC_URL": network.plc,
         "PASSERELLE_DNS_SERVERS": dns.address,
         "PASSERELLE_TRUSTED_HOSTS": "localhost",
@@ -407,7 +427,7 @@ def test_sign_in_with_bluesky_oauth(
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
         url = next(ln for ln in lines if "in your browser: " in ln).split("in your browser: ")[1]
-        allow_in_browser(playwright, url.strip(), "Signed in with Bluesky")
+        allow_in_browser(playwright, url.strip(), "Signed in with Bluesky", me=me)
         out = proc.stdout.read() if proc.stdout else ""
         assert proc.wait(timeout=180) == 0, "".join(lines)
     finally:
@@ -417,8 +437,12 @@ def test_sign_in_with_bluesky_oauth(
     reader.join(5)
     err = "".join(lines)
     assert "followed 3, skipped 0 (already followed), failed 0" in out, out + err
-    assert "signed in as @moi-x.test" in err
-    assert set(subjects(network, "app.bsky.graph.follow")) >= {network.accounts[h] for h in wanted}
+    assert f"signed in as @{me}" in err
+    pds = network.pds2 if me == "moi-b.test" else network.pds
+    assert url.startswith(pds.replace("127.0.0.1", "localhost")), url  # its own server's screens
+    assert set(subjects(network, "app.bsky.graph.follow", me)) >= {
+        network.accounts[h] for h in wanted
+    }
     assert "code=" not in err and PASSWORD not in err + out  # no code, no password printed
 
 

@@ -64,6 +64,7 @@ class AtprotoNetwork:
     plc: str
     accounts: dict[str, str]  # handle → DID
     ca: LocalCA  # trusted by the network's processes, for names under LOOPBACK_DOMAIN
+    pds2: str | None  # a second PDS on the same PLC, for accounts seeded with "pds": 2
     _procs: list[subprocess.Popen[Any]]
     _pg_data: Path
     _tmp: Path
@@ -91,13 +92,14 @@ class AtprotoNetwork:
 
 
 def start(
-    accounts: list[dict[str, str]],
+    accounts: list[dict[str, Any]],
     timeout: float = 120,
     follows: list[tuple[str, str]] = (),
     gone: dict[str, str] | None = None,
 ) -> AtprotoNetwork:
     """Start PostgreSQL, Redis and the network; seed `accounts` ({handle, displayName?,
-    description?, password?}) and `follows` (handle → handle); then make the accounts of `gone`
+    description?, password?, pds?}: `"pds": 2` puts it on a second PDS) and `follows`
+    (handle → handle); then make the accounts of `gone`
     (handle → `deleted`, `deactivated` or `takendown`) go. Raises DevEnvUnavailable with the
     reason when it cannot."""
     if not READY.exists() or not NODE.exists():
@@ -215,6 +217,7 @@ def start(
         plc=info["plc"].rstrip("/"),
         accounts={a["handle"]: a["did"] for a in info["accounts"]},
         ca=ca,
+        pds2=info["pds2"].rstrip("/") if info.get("pds2") else None,
         _procs=procs,
         _pg_data=pg_data,
         _tmp=tmp,

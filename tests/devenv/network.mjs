@@ -4,7 +4,7 @@
 // (handle → deleted | deactivated | takendown) removes accounts after seeding.
 // Needs DB_POSTGRES_URL and REDIS_HOST (set by tests/devenv.py).
 import dns from 'node:dns'
-import { TestNetwork } from '@atproto/dev-env'
+import { TestNetwork, TestPds } from '@atproto/dev-env'
 
 // Names under LOOPBACK_DOMAIN (e.g. `app.passerelle.internal`: `.internal` is for private use, and the PDS refuses `.test` client ids) are this machine: a hosted
 // Passerelle stand-in, behind a TLS front whose CA NODE_EXTRA_CA_CERTS trusts, answers there. The
@@ -29,9 +29,30 @@ if (loopbackDomain) {
 const seed = JSON.parse(process.argv[2] || '{"accounts": []}')
 const network = await TestNetwork.create({ dbPostgresSchema: 'passerelle' })
 const sc = network.getSeedClient()
+// A second PDS on the same PLC directory (another provider, or one the user runs), for accounts
+// seeded with `"pds": 2`; it proxies app.bsky reads to the network's AppView, as a PDS does.
+let pds2 = null
+if (seed.accounts.some((a) => a.pds === 2)) {
+  pds2 = await TestPds.create({
+    didPlcUrl: network.plc.url,
+    bskyAppViewUrl: network.bsky.url,
+    bskyAppViewDid: network.bsky.serverDid,
+    inviteRequired: false,
+  })
+}
 const accounts = []
 for (const a of seed.accounts) {
   const short = a.handle.split('.')[0]
+  if (a.pds === 2) {
+    const agent = pds2.getAgent()
+    const created = await agent.createAccount({
+      handle: a.handle,
+      email: `${short}@example.test`,
+      password: a.password || 'hunter2-hunter2',
+    })
+    accounts.push({ handle: a.handle, did: created.data.did })
+    continue
+  }
   const account = await sc.createAccount(short, {
     handle: a.handle,
     email: `${short}@example.test`,
@@ -73,12 +94,16 @@ await network.processAll()
 process.stdout.write(JSON.stringify({
   appview: network.bsky.url,
   pds: network.pds.url,
+  pds2: pds2 ? pds2.url : null,
   plc: network.plc.url,
   accounts,
 }) + '\n')
 
 const stop = async () => {
-  try { await network.close() } finally { process.exit(0) }
+  try {
+    if (pds2) await pds2.close()
+    await network.close()
+  } finally { process.exit(0) }
 }
 process.stdin.on('end', stop)
 process.stdin.on('close', stop)

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.devenv
 PASSWORD = "pw-e2e-0001"
 PEOPLE = [f"ami{i:02d}.test" for i in range(5)]
 KEY = "owner/following"
+ANOTHER_PDS = ("moi-b.test", "moi-c.test")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,8 @@ def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-x.test", "displayName": "Moi", "password": PASSWORD}]
     # Signs in with Bluesky's OAuth (its own follows, apart from moi-x.test's).
     accounts += [{"handle": "moi-o.test", "displayName": "Moi O", "password": PASSWORD}]
+    # Users of another provider (the network's second PDS): by app password, and by OAuth.
+    accounts += [{"handle": h, "password": PASSWORD, "pds": 2} for h in ANOTHER_PDS]
     accounts += [{"handle": h, "displayName": h.split(".")[0].title()} for h in PEOPLE]
     net = devenv.start(accounts)
     try:
@@ -46,13 +49,14 @@ def follow_extension(
     from tests.standins.dns import TxtServer
 
     tmp = tmp_path_factory.mktemp("follow")
-    # Sign in with Bluesky finds the account's own PDS from its handle (DNS, then PLC).
-    dns = TxtServer({"_atproto.moi-o.test": f"did={network.accounts['moi-o.test']}"})
+    # Every sign-in finds the account's own PDS from its handle (DNS, then PLC): no
+    # PASSERELLE_BSKY_PDS, as a hosted instance serving people of many providers runs.
+    me = ("moi-x.test", "moi-o.test", "moi-b.test", "moi-c.test")
+    dns = TxtServer({f"_atproto.{h}": f"did={network.accounts[h]}" for h in me})
     served = Served(
         service_env(
             e2e_internet,
             tmp,
-            PASSERELLE_BSKY_PDS=network.pds,
             XDG_STATE_HOME=str(tmp / "state"),
             PASSERELLE_PLC_URL=network.plc,
             PASSERELLE_DNS_SERVERS=dns.address,
@@ -136,12 +140,11 @@ def test_follow_from_the_results_page(
     assert PASSWORD not in repr(everything)  # the extension kept no credential
 
 
-def test_sign_in_with_bluesky_from_the_results_page(
+def test_an_account_on_another_pds_follows_from_the_results_page(
     playwright: Any, follow_extension: Path, network: devenv.AtprotoNetwork
 ) -> None:
-    """No app password: the button opens the account's own server's sign-in and consent
-    screens (the local PDS's, driven here), the service takes the answer, and the follow job
-    runs with the DPoP-bound token."""
+    """The user's account lives on another provider's PDS (the network's second one): the
+    app password signs in there, found from the handle, and the follows are written there."""
     people = [[h, network.accounts[h]] for h in PEOPLE]
     with extension_context(playwright, follow_extension) as (ctx, ext_id):
         page = ctx.new_page()
@@ -150,24 +153,52 @@ def test_sign_in_with_bluesky_from_the_results_page(
         page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
         expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
         page.get_by_test_id("follow-panel").locator("summary").click()
-        page.get_by_test_id("bsky-handle").fill("moi-o.test")
+        page.get_by_test_id("bsky-handle").fill("moi-b.test")
+        page.get_by_test_id("bsky-password").fill(PASSWORD)
+        page.get_by_test_id("bsky-follow").click()
+        status = page.get_by_test_id("follow-status")
+        expect(status).to_have_attribute("data-status", "done", timeout=60_000)
+        expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
+    written = records(network, "app.bsky.graph.follow", "moi-b.test")
+    follows = {r["value"]["subject"] for r in written}
+    assert follows == {network.accounts[h] for h in PEOPLE[:4]}
+
+
+@pytest.mark.parametrize("me", ["moi-o.test", "moi-c.test"])
+def test_sign_in_with_bluesky_from_the_results_page(
+    playwright: Any, follow_extension: Path, network: devenv.AtprotoNetwork, me: str
+) -> None:
+    """No app password: the button opens the account's own server's sign-in and consent
+    screens (the local PDS's for moi-o.test, the second PDS's for moi-c.test, driven here),
+    the service takes the answer, and the follow job runs with the DPoP-bound token."""
+    people = [[h, network.accounts[h]] for h in PEOPLE]
+    with extension_context(playwright, follow_extension) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(SEED, [KEY, people])
+        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
+        page.get_by_test_id("follow-panel").locator("summary").click()
+        page.get_by_test_id("bsky-handle").fill(me)
         oauth = page.get_by_test_id("bsky-oauth")
         expect(oauth).to_have_text("Sign in with Bluesky and follow")
         with ctx.expect_page() as sign_in_page:
             oauth.click()
         sign_in = sign_in_page.value
-        expect(sign_in.locator("input[name=username]")).to_have_value("moi-o.test")
+        expect(sign_in.locator("input[name=username]")).to_have_value(me)
+        pds = network.pds2 if me == "moi-c.test" else network.pds
+        assert sign_in.url.startswith(pds.replace("127.0.0.1", "localhost")), sign_in.url
         sign_in.fill("input[name=password]", PASSWORD)
         sign_in.get_by_role("button", name="Sign in").click()
         sign_in.get_by_role("button", name="Authorize").click()
-        expect(sign_in.get_by_test_id("oauth-done")).to_contain_text("@moi-o.test")
+        expect(sign_in.get_by_test_id("oauth-done")).to_contain_text(f"@{me}")
         status = page.get_by_test_id("follow-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
         expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
         everything = page.evaluate("chrome.storage.local.get(null)")
-    did = network.accounts["moi-o.test"]
+    did = network.accounts[me]
     with urllib.request.urlopen(
-        f"{network.pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
+        f"{pds}/xrpc/com.atproto.repo.listRecords?repo={did}"
         "&collection=app.bsky.graph.follow&limit=100"
     ) as r:
         follows = {rec["value"]["subject"] for rec in json.loads(r.read())["records"]}
