@@ -189,11 +189,19 @@ def _finish(served: Served, job: str) -> dict[str, Any]:
         time.sleep(0.2)
 
 
+@pytest.mark.parametrize("cache", ["redis", "none"])
 def test_one_serve_with_two_workers_answers_every_poll(
-    network: devenv.AtprotoNetwork, internet: Internet, redis: RedisServer, tmp_path: Path
+    network: devenv.AtprotoNetwork,
+    internet: Internet,
+    redis: RedisServer,
+    tmp_path: Path,
+    cache: str,
 ) -> None:
-    """The key `passerelle serve` draws at start reaches both its workers (no setting)."""
-    s = Served(_env(network, internet, redis, tmp_path), workers=2)
+    """The key `passerelle serve` draws at start reaches both its workers (no setting). With
+    the cache off, the workers share through a file of their own beside the job files: no
+    sticky sessions either."""
+    extra = {"PASSERELLE_CACHE_URL": "none"} if cache == "none" else {}
+    s = Served(_env(network, internet, redis, tmp_path, **extra), workers=2)
     try:
         for attempt in range(6):  # each sign-in and each follow may reach either worker
             status, signed = call(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..cache import Cache, NullCache
+from ..cache import Cache, NullCache, SqliteCache
 from ..config import Settings
 from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable, session_for
@@ -123,7 +123,11 @@ class Jobs:
         self.settings = settings
         self.folder = folder or state_folder()
         secret = settings.secret_key or secrets.token_urlsafe(32)
-        self.shared = Shared(cache if cache is not None else NullCache(), secret)
+        if cache is None or isinstance(cache, NullCache):
+            # The cache is off: the workers of this machine still share through a file of
+            # their own beside the job files (sealed values only; the key is not on disk).
+            cache = SqliteCache(self.folder / "shared.sqlite3")
+        self.shared = Shared(cache, secret)
         self._secret = secret  # the confidential OAuth client's key is derived from it
         self.sessions: dict[str, tuple[BlueskyWriter, float]] = {}
         self.jobs: dict[str, _Job] = {}

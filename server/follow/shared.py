@@ -11,7 +11,8 @@ OAuth sign-in's key) are sealed first (Fernet: AES-128-CBC and HMAC-SHA256, from
 operator's `PASSERELLE_SECRET_KEY` (needed when several machines share one Redis), or a key
 `passerelle serve` draws at start and hands to its workers in memory; without either, a random
 one per process (then one worker only can open what it sealed). With the cache off
-(`PASSERELLE_CACHE_URL=none`) everything stays in this process's memory.
+(`PASSERELLE_CACHE_URL=none`) the workers share a SQLite file of their own beside the job
+files (`Jobs`); given a NullCache directly, everything stays in this process's memory.
 """
 
 from __future__ import annotations
