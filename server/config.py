@@ -128,15 +128,20 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PASSERELLE_PUBLIC_URL": (
         "",
         "the address people reach the service at (`https://passerelle.example.org` behind a "
-        "reverse proxy): the Mastodon sign-in sends them back there, and requests naming "
-        "another host are refused; default the address `passerelle serve` listens on (bound to "
-        "every interface, it then answers any host and sends people back to the one they used)",
+        "reverse proxy): the Mastodon and Bluesky sign-ins send them back there, an `https` "
+        "address makes the service a confidential Bluesky OAuth client (it publishes "
+        "`/api/bluesky/client-metadata.json` and `/api/bluesky/jwks.json` there), and requests "
+        "naming another host are refused; default the address `passerelle serve` listens on "
+        "(bound to every interface, it then answers any host and sends people back to the one "
+        "they used)",
     ),
     "PASSERELLE_SECRET_KEY": (
         "",
-        "seals the follow sign-ins the workers share through the cache; set the same value on "
-        "every machine that shares one Redis (keep it out of files; default a key `passerelle "
-        "serve` draws at start, in memory)",
+        "seals the follow sign-ins the workers share, and is what a hosted instance's Bluesky "
+        "OAuth signing key is derived from; set the same value on every machine that shares "
+        "one Redis, and on a hosted instance always (its published key then survives "
+        "restarts); keep it out of files; default a key `passerelle serve` draws at start, in "
+        "memory",
     ),
     "PASSERELLE_CONFIG": (
         "",
