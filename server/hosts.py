@@ -61,6 +61,15 @@ def _address_verdict(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
     return None
 
 
+def is_ip_literal(host: str) -> bool:
+    """An IP address written as such (`10.0.0.5`, `[::1]`), not a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def why_not_public(host: str) -> str | None:
     """None when `host` may be contacted, else a short reason for an error message."""
     name = host.strip().lower().rstrip(".")

@@ -446,13 +446,34 @@ def test_sign_in_with_bluesky_oauth(
     assert "code=" not in err and PASSWORD not in err + out  # no code, no password printed
 
 
+def follow_job(
+    url: str, session: str, network: devenv.AtprotoNetwork, wanted: list[str]
+) -> dict[str, Any]:
+    """A follow job of `wanted` through the service at `url`, polled to its end (or a minute)."""
+    import time
+
+    from tests.conftest import post_json
+
+    targets = [{"did": network.accounts[h], "handle": h, "x": h[:6]} for h in wanted]
+    status, started = post_json(
+        url + "/api/bluesky/follow", {"session": session, "targets": targets}
+    )
+    assert status == 202, started
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(f"{url}/api/jobs/{started['job']}") as r:
+            job = json.loads(r.read())
+        if job["status"] in ("done", "stopped") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
 def test_sign_in_with_bluesky_through_the_service(
     network: devenv.AtprotoNetwork, tmp_path: Path, playwright: Any
 ) -> None:
     """The service on the user's machine (127.0.0.1) signs in with Bluesky's OAuth: authorize,
     the PDS's screens in Chromium, back to the service's callback, the session collected with
     the sign-in's key, then a follow job written with the DPoP-bound token."""
-    import time
 
     from tests.conftest import Served, post_json
     from tests.standins.dns import TxtServer
@@ -480,18 +501,7 @@ def test_sign_in_with_bluesky_through_the_service(
         status, ready = post_json(served.url + "/api/bluesky/oauth-session", ask)
         assert ready["ready"] and ready["did"] == network.accounts["moi-x.test"], ready
         wanted = PEOPLE[23:26]
-        targets = [{"did": network.accounts[h], "handle": h, "x": h[:6]} for h in wanted]
-        status, started = post_json(
-            served.url + "/api/bluesky/follow", {"session": ready["session"], "targets": targets}
-        )
-        assert status == 202, started
-        deadline = time.monotonic() + 60
-        while True:
-            with urllib.request.urlopen(f"{served.url}/api/jobs/{started['job']}") as r:
-                job = json.loads(r.read())
-            if job["status"] in ("done", "stopped") or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        job = follow_job(served.url, ready["session"], network, wanted)
         assert job["status"] == "done" and job["counts"]["followed"] == 3, job
         # The code is exchanged once: coming back again is refused.
         again = post_json(served.url + "/api/bluesky/oauth-session", ask)[1]
@@ -574,7 +584,6 @@ def test_sign_in_with_bluesky_as_a_hosted_instance(
     `private_key_jwt` assertion. Sign-in on the PDS's screens, back to the hosted callback, the
     session collected, a follow job written. A second service with another secret claiming the
     same address is refused: the PDS checks the assertion against the published key."""
-    import time
 
     import requests
 
@@ -610,17 +619,7 @@ def test_sign_in_with_bluesky_as_a_hosted_instance(
         )
         assert ready["ready"] and ready["did"] == network.accounts["moi-x.test"], ready
         wanted = PEOPLE[27:29]
-        targets = [{"did": network.accounts[h], "handle": h, "x": h[:6]} for h in wanted]
-        status, started = post_json(
-            served.url + "/api/bluesky/follow", {"session": ready["session"], "targets": targets}
-        )
-        assert status == 202, started
-        deadline = time.monotonic() + 60
-        while True:
-            job = requests.get(f"{served.url}/api/jobs/{started['job']}", timeout=10).json()
-            if job["status"] in ("done", "stopped") or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        job = follow_job(served.url, ready["session"], network, wanted)
         assert job["status"] == "done" and job["counts"]["followed"] == 2, job
 
         # Another secret, another key: its assertions match no key the address publishes.

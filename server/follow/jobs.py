@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from ..cache import Cache, NullCache, SqliteCache
 from ..config import Settings
+from ..hosts import is_ip_literal
 from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable, session_for
 from .bluesky import BlueskyWriter, SignInError
@@ -101,16 +102,6 @@ class _Job:
     @property
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
-
-
-def _is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 OAUTH_WAIT = 15 * 60  # seconds for the user to sign in and allow, in their browser
@@ -210,7 +201,7 @@ class Jobs:
             port = f":{parts.port}" if parts.port else ""
             redirect = f"http://{'[::1]' if host == '::1' else '127.0.0.1'}{port}{CALLBACK_PATH}"
             return loopback_client_id(redirect), redirect, None
-        if parts.scheme == "https" and "." in host and not _is_ip(host):  # ids are names
+        if parts.scheme == "https" and "." in host and not is_ip_literal(host):  # ids are names
             return base + CLIENT_METADATA_PATH, base + CALLBACK_PATH, self.client_key()
         raise OAuthError(
             "Sign in with Bluesky needs the service on this machine (127.0.0.1) or reached over "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextvars
 import email.utils
-import ipaddress
 import os
 import random
 import socket
@@ -36,7 +35,7 @@ from urllib3.util import connection as urllib3_connection_util
 
 from .. import __version__
 from ..cache import MISSING, Cache
-from ..hosts import why_not_public
+from ..hosts import is_ip_literal, why_not_public
 
 USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
 MAX_BODY = 5 * 1024 * 1024  # no profile or nodeinfo document is anywhere near this
@@ -311,14 +310,6 @@ def _pinned_pools(pin: Callable[[str], str]) -> dict[str, type]:
     return {"http": HTTPPool, "https": HTTPSPool}
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 class PoliteAdapter(HTTPAdapter):
     """A transport adapter applying `Politeness` to every request of the session."""
 
@@ -335,7 +326,7 @@ class PoliteAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = _pinned_pools(self._pin)
 
     def _pin(self, host: str) -> str:
-        if host in self.policy.trusted or _is_ip(host):
+        if host in self.policy.trusted or is_ip_literal(host):
             return host  # the operator's own hosts, and literals (checked in `send`)
         return self.addresses.pinned(host)
 

@@ -88,17 +88,24 @@ SEED = """([key, people]) => {
 }"""
 
 
+def results_page(ctx: Any, ext_id: str, network: devenv.AtprotoNetwork) -> Any:
+    """The results page of a list whose people are PEOPLE (the last one only `possible`), with
+    its follow panel open."""
+    people = [[h, network.accounts[h]] for h in PEOPLE]
+    page = ctx.new_page()
+    page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+    page.evaluate(SEED, [KEY, people])
+    page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
+    expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
+    page.get_by_test_id("follow-panel").locator("summary").click()
+    return page
+
+
 def test_follow_from_the_results_page(
     playwright: Any, follow_extension: Path, network: devenv.AtprotoNetwork
 ) -> None:
-    people = [[h, network.accounts[h]] for h in PEOPLE]
     with extension_context(playwright, follow_extension) as (ctx, ext_id):
-        page = ctx.new_page()
-        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
-        page.evaluate(SEED, [KEY, people])
-        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
-        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
-        page.get_by_test_id("follow-panel").locator("summary").click()
+        page = results_page(ctx, ext_id, network)
         follow = page.get_by_test_id("bsky-follow")
         expect(follow).to_have_text("Follow the 4 selected")  # "possible" is not pre-selected
         page.get_by_test_id("bsky-handle").fill("moi-x.test")
@@ -145,14 +152,8 @@ def test_an_account_on_another_pds_follows_from_the_results_page(
 ) -> None:
     """The user's account lives on another provider's PDS (the network's second one): the
     app password signs in there, found from the handle, and the follows are written there."""
-    people = [[h, network.accounts[h]] for h in PEOPLE]
     with extension_context(playwright, follow_extension) as (ctx, ext_id):
-        page = ctx.new_page()
-        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
-        page.evaluate(SEED, [KEY, people])
-        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
-        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
-        page.get_by_test_id("follow-panel").locator("summary").click()
+        page = results_page(ctx, ext_id, network)
         page.get_by_test_id("bsky-handle").fill("moi-b.test")
         page.get_by_test_id("bsky-password").fill(PASSWORD)
         page.get_by_test_id("bsky-follow").click()
@@ -171,14 +172,8 @@ def test_sign_in_with_bluesky_from_the_results_page(
     """No app password: the button opens the account's own server's sign-in and consent
     screens (the local PDS's for moi-o.test, the second PDS's for moi-c.test, driven here),
     the service takes the answer, and the follow job runs with the DPoP-bound token."""
-    people = [[h, network.accounts[h]] for h in PEOPLE]
     with extension_context(playwright, follow_extension) as (ctx, ext_id):
-        page = ctx.new_page()
-        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
-        page.evaluate(SEED, [KEY, people])
-        page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
-        expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
-        page.get_by_test_id("follow-panel").locator("summary").click()
+        page = results_page(ctx, ext_id, network)
         page.get_by_test_id("bsky-handle").fill(me)
         oauth = page.get_by_test_id("bsky-oauth")
         expect(oauth).to_have_text("Sign in with Bluesky and follow")
