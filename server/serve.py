@@ -47,8 +47,17 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
     BufferingThreadWorker.read_timeout = load().request_timeout
     # The workers share follow sign-ins sealed with one key: drawn here, before they fork, and
     # handed to them in memory (their environment), never written anywhere.
+    settings = load()
     if not os.environ.get("PASSERELLE_SECRET_KEY", "").strip():
         os.environ["PASSERELLE_SECRET_KEY"] = secrets.token_urlsafe(32)
+        if settings.public_url.startswith("https://") and not settings.secret_key:
+            # The Bluesky OAuth client key is derived from it: a new one at each start would
+            # publish a new key, and end every sign-in at each restart.
+            print(
+                "PASSERELLE_SECRET_KEY is not set: Sign in with Bluesky will use a new client "
+                "key after each restart (set it, from the environment, to keep one)",
+                flush=True,
+            )
     url = f"http://{host}:{port}"
     dist = extension_dir()
     print(f"Passerelle {__version__} serving on {url}", flush=True)
@@ -56,14 +65,6 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         print(f"Extension: {dist / 'chrome'} (Chrome), {dist / 'firefox'} (Firefox)", flush=True)
     else:
         print(f"Extension not built yet: python build_extension.py --server-url {url}", flush=True)
-    if workers > 1 and load().cache_url.strip().lower() == "none":
-        # Sign-ins and live jobs are shared through the cache: without one, each worker has
-        # its own, and a poll may reach a worker that does not know the job.
-        print(
-            f"{workers} workers without a cache (PASSERELLE_CACHE_URL=none): following from the "
-            "results page needs sticky sessions (or one worker); look-ups need nothing",
-            flush=True,
-        )
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

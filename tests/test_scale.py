@@ -108,12 +108,26 @@ def test_the_rate_limit_is_counted_across_machines(
         b.stop()
 
 
-def test_several_workers_without_a_cache_are_told_to_use_sticky_sessions(
-    clean_internet: Internet, tmp_path: Path
-) -> None:
-    env = service_env(clean_internet, tmp_path, PASSERELLE_CACHE_URL="none")
+def test_what_serve_says_at_start(clean_internet: Internet, tmp_path: Path) -> None:
+    """Several workers without a cache need nothing more (they share through a file in the
+    state folder: tests/test_workers.py), so no sticky sessions are asked for; a hosted
+    instance (https public address) with no secret key is told its Bluesky client key will
+    change at each restart, and is not once the key is set."""
+    env = service_env(
+        clean_internet,
+        tmp_path,
+        PASSERELLE_CACHE_URL="none",
+        PASSERELLE_PUBLIC_URL="https://passerelle.example.org",
+    )
+    env.pop("PASSERELLE_SECRET_KEY", None)
     s = Served(env, workers=2)
     try:
-        assert "PASSERELLE_CACHE_URL=none" in s.output() and "sticky sessions" in s.output()
+        assert "sticky sessions" not in s.output()
+        assert "PASSERELLE_SECRET_KEY is not set" in s.output()
+    finally:
+        s.stop()
+    s = Served({**env, "PASSERELLE_SECRET_KEY": "kept-in-the-environment-0123"})
+    try:
+        assert "PASSERELLE_SECRET_KEY" not in s.output()
     finally:
         s.stop()
