@@ -359,7 +359,11 @@ def allow_in_browser(
 
     from tests.browser import chromium_path
 
-    args = [f"--host-resolver-rules=MAP *.{devenv.LOOPBACK_DOMAIN} 127.0.0.1"] if hosted else []
+    # Direct connections: a stand-in internet's HTTPS_PROXY may be in this process's
+    # environment (Chromium on Linux honours it), and would take the hosted address elsewhere.
+    args = ["--no-proxy-server"]
+    if hosted:
+        args.append(f"--host-resolver-rules=MAP *.{devenv.LOOPBACK_DOMAIN} 127.0.0.1")
     browser = playwright.chromium.launch(executable_path=chromium_path(), args=args)
     came_back = ""
     try:
