@@ -369,15 +369,17 @@ def allow_in_browser(
     try:
         page = browser.new_context(ignore_https_errors=hosted).new_page()
         page.goto(url)
-        expect(page.locator("input[name=username]")).to_have_value(me)
+        # The PDS's pages and the service's callback do real work (metadata fetched, codes
+        # exchanged): waited for on a busy machine as long as they need, within a minute.
+        expect(page.locator("input[name=username]")).to_have_value(me, timeout=60_000)
         page.fill("input[name=password]", PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Authorize").click()
         if capture:
-            page.wait_for_url(lambda u: u.startswith(capture))
+            page.wait_for_url(lambda u: u.startswith(capture), timeout=60_000)
             came_back = page.url
         else:
-            expect(page.locator("body")).to_contain_text(landed)
+            expect(page.locator("body")).to_contain_text(landed, timeout=60_000)
     finally:
         browser.close()
     return came_back

@@ -112,7 +112,7 @@ def test_follow_from_the_results_page(
         page.get_by_test_id("bsky-password").fill("wrong-password")
         follow.click()
         expect(page.get_by_test_id("follow-status")).to_have_text(
-            "Bluesky refused the handle or app password."
+            "Bluesky refused the handle or app password.", timeout=60_000
         )
         page.get_by_test_id("bsky-password").fill(PASSWORD)
         page.get_by_test_id("bsky-list").fill("Venus de X")
@@ -180,13 +180,13 @@ def test_sign_in_with_bluesky_from_the_results_page(
         with ctx.expect_page() as sign_in_page:
             oauth.click()
         sign_in = sign_in_page.value
-        expect(sign_in.locator("input[name=username]")).to_have_value(me)
+        expect(sign_in.locator("input[name=username]")).to_have_value(me, timeout=60_000)
         pds = network.pds2 if me == "moi-c.test" else network.pds
         assert sign_in.url.startswith(pds.replace("127.0.0.1", "localhost")), sign_in.url
         sign_in.fill("input[name=password]", PASSWORD)
         sign_in.get_by_role("button", name="Sign in").click()
         sign_in.get_by_role("button", name="Authorize").click()
-        expect(sign_in.get_by_test_id("oauth-done")).to_contain_text(f"@{me}")
+        expect(sign_in.get_by_test_id("oauth-done")).to_contain_text(f"@{me}", timeout=60_000)
         status = page.get_by_test_id("follow-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
         expect(status).to_have_text("Done: followed 4, already followed 0, failed 0.")
@@ -249,7 +249,9 @@ def test_follow_on_mastodon_from_the_results_page(
             shown = consent.evaluate("() => document.body ? document.body.innerText : ''")
             raise AssertionError(f"consent page {consent.url!r} shows {shown[:300]!r}") from e
         authorize.click()
-        expect(consent.get_by_test_id("oauth-done")).to_contain_text("moi@home.social")
+        expect(consent.get_by_test_id("oauth-done")).to_contain_text(
+            "moi@home.social", timeout=60_000
+        )
         status = page.get_by_test_id("masto-status")
         expect(status).to_have_attribute("data-status", "done", timeout=60_000)
         expect(status).to_have_text("Done: followed 3, already followed 0, failed 0.")
