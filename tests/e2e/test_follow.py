@@ -25,6 +25,7 @@ PASSWORD = "pw-e2e-0001"
 PEOPLE = [f"ami{i:02d}.test" for i in range(5)]
 KEY = "owner/following"
 ANOTHER_PDS = ("moi-b.test", "moi-c.test")
+FIREFOX_ME = "moi-f.test"  # signs in with Bluesky from the Firefox build
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,7 @@ def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-x.test", "displayName": "Moi", "password": PASSWORD}]
     # Signs in with Bluesky's OAuth (its own follows, apart from moi-x.test's).
     accounts += [{"handle": "moi-o.test", "displayName": "Moi O", "password": PASSWORD}]
+    accounts += [{"handle": FIREFOX_ME, "password": PASSWORD}]
     # Users of another provider (the network's second PDS): by app password, and by OAuth.
     accounts += [{"handle": h, "password": PASSWORD, "pds": 2} for h in ANOTHER_PDS]
     accounts += [{"handle": h, "displayName": h.split(".")[0].title()} for h in PEOPLE]
@@ -51,7 +53,7 @@ def follow_extension(
     tmp = tmp_path_factory.mktemp("follow")
     # Every sign-in finds the account's own PDS from its handle (DNS, then PLC): no
     # PASSERELLE_BSKY_PDS, as a hosted instance serving people of many providers runs.
-    me = ("moi-x.test", "moi-o.test", "moi-b.test", "moi-c.test")
+    me = ("moi-x.test", "moi-o.test", FIREFOX_ME, *ANOTHER_PDS)
     dns = TxtServer({f"_atproto.{h}": f"did={network.accounts[h]}" for h in me})
     served = Served(
         service_env(
@@ -64,8 +66,8 @@ def follow_extension(
         )
     )
     try:
-        build_extension.build(("chrome",), served.url, tmp / "dist")
-        yield tmp / "dist" / "chrome"
+        build_extension.build(("chrome", "firefox"), served.url, tmp / "dist")
+        yield tmp / "dist" / "chrome"  # the Firefox build beside it
     finally:
         served.stop()
         dns.stop()
@@ -199,6 +201,85 @@ def test_sign_in_with_bluesky_from_the_results_page(
         follows = {rec["value"]["subject"] for rec in json.loads(r.read())["records"]}
     assert follows == {network.accounts[h] for h in PEOPLE[:4]}
     assert PASSWORD not in repr(everything)
+
+
+def test_sign_in_with_bluesky_and_follow_in_firefox(
+    follow_extension: Path, network: devenv.AtprotoNetwork
+) -> None:
+    """The Firefox build, in Firefox ESR: Sign in with Bluesky from the results page, the PDS's
+    own screens in the tab it opens, and the follow job to its end. The user takes 35 s on the
+    sign-in page: past the 30 s after which Firefox suspends an idle event page, while the
+    background waits for them (its polls are fetch(), which Firefox does not count as activity)."""
+    import time
+
+    from tests.firefox import firefox_path, firefox_with_extension
+    from tests.standins.tls import LocalCA
+
+    if firefox_path() is None:
+        pytest.fail("Firefox ESR is not installed: run scripts/test-deps.sh (make test does)")
+    people = [[h, network.accounts[h]] for h in PEOPLE]
+    pds = network.pds.replace("127.0.0.1", "localhost")
+    # No x.com here: whatever would be proxied goes to a closed port.
+    with firefox_with_extension(follow_extension.parent / "firefox", LocalCA(), 9) as ff:
+        ff.client.navigate(ff.base + "pages/options.html")
+        # In the page's own scope (no sandbox), where the extension's `chrome` API lives.
+        ff.client.execute_script(
+            f"return ({SEED})(arguments[0]);", script_args=[[KEY, people]], sandbox=None
+        )
+        ff.client.navigate(ff.base + f"pages/results.html?list={KEY}")
+        results = ff.client.current_window_handle
+        ff.wait(
+            lambda: (
+                ff.script("return document.querySelectorAll('[data-testid=row]').length;")
+                == len(PEOPLE)
+            ),
+            "the rows",
+        )
+        ff.script("document.querySelector('[data-testid=follow-panel] summary').click();")
+        handle = ff.client.find_element("css selector", "[data-testid=bsky-handle]")
+        handle.send_keys(FIREFOX_ME)
+        ff.client.find_element("css selector", "[data-testid=bsky-oauth]").click()
+        sign_in = ff.wait(lambda: ff.handle_of(pds), "the PDS's sign-in tab", timeout=60)
+        ff.client.switch_to_window(sign_in)
+        ff.wait(
+            lambda: (
+                ff.script(
+                    "const u = document.querySelector('input[name=username]');return u && u.value;"
+                )
+                == FIREFOX_ME
+            ),
+            "the sign-in form, the handle filled in",
+            timeout=60,
+        )
+        time.sleep(35)  # the user reads, finds their password: the event page stays idle
+        ff.client.find_element("css selector", "input[name=password]").send_keys(PASSWORD)
+        ff.client.find_element("xpath", "//button[normalize-space()='Sign in']").click()
+        authorize = ff.wait(
+            lambda: ff.client.find_elements("xpath", "//button[normalize-space()='Authorize']"),
+            "the consent screen",
+            timeout=60,
+        )
+        authorize[0].click()
+        ff.wait(
+            lambda: f"@{FIREFOX_ME}" in (ff.script("return document.body.innerText;") or ""),
+            "the service's page: connected",
+            timeout=60,
+        )
+        ff.client.switch_to_window(results)
+        ff.wait(
+            lambda: ff.script(
+                "const s = document.querySelector('[data-testid=follow-status]');"
+                "return s && s.dataset.status === 'done';"
+            ),
+            "the follow job done",
+            timeout=120,
+        )
+        text = ff.script(
+            "return document.querySelector('[data-testid=follow-status]').textContent;"
+        )
+    assert text == "Done: followed 4, already followed 0, failed 0.", text
+    follows = {r["value"]["subject"] for r in records(network, "app.bsky.graph.follow", FIREFOX_ME)}
+    assert follows == {network.accounts[h] for h in PEOPLE[:4]}
 
 
 MSEED = """([key, rows]) => {
