@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import signals
+from . import contradiction, signals
 from .models import (
     LEVELS,
     Account,
@@ -92,7 +92,7 @@ def other_party(x_name: str, dest_name: str, aff: float) -> bool:
 
 
 def _level(c: Candidate, aff: float, clue_claimed: bool, has_clue: bool) -> Level:
-    if "reverse-link" in c.reasons and not (isinstance(c.profile, FediAccount) and c.profile.bot):
+    if "reverse-link" in c.reasons:
         return "confirmed"
     if has_clue:
         # A mention is the person's own when the profile says so or the names agree; a name
@@ -103,6 +103,30 @@ def _level(c: Candidate, aff: float, clue_claimed: bool, has_clue: bool) -> Leve
     if "same-handle" in c.reasons and "same-name" in c.reasons:
         return "likely"
     return "possible"
+
+
+def _doubt(account: Account, c: Candidate, has_clue: bool, found: list[Found]) -> None:
+    """A claim from one side counts only if the other side does not contradict it
+    (`contradiction`): a profile that says it is not the person, or is automated, is never
+    pre-selected; an address named on X that today shows someone else is at most `possible`.
+    Judged only for what would be pre-selected, from what the look-ups already fetched."""
+    why = contradiction.not_them(account, c.profile)
+    if why is not None:
+        c.level = "possible"
+        c.reasons.add(why)
+        return
+    if not has_clue or c.level != "confirmed":
+        return
+    named = {f.clue.value for f in found if f.via == "clue" and f.clue is not None}
+    if contradiction.unlike(
+        account,
+        c.profile,
+        linked_back="reverse-link" in c.reasons,
+        cross_linked="cross-link" in c.reasons,
+        other_addresses=named - {c.ident, handle_of(c.profile)},
+    ):
+        c.level = "possible"
+        c.reasons.add("nothing-in-common")
 
 
 def _rank(c: Candidate) -> tuple[int, int, float, int]:
@@ -162,6 +186,8 @@ def decide_network(
             # someone else's account, shown for review only.
             c.level = "possible"
             c.reasons.add("other-party")
+        if c.level != "possible":
+            _doubt(account, c, has_clue, found)
         cands.append(c)
     cands.sort(key=_rank, reverse=True)
     _break_ties(cands)
@@ -176,6 +202,11 @@ def decide_network(
 def on_threads(c: Candidate) -> bool:
     """A Threads account seen from the fediverse (`@user@threads.net`)."""
     return c.network == "mastodon" and c.ident.lower().endswith(signals.THREADS_SUFFIXES)
+
+
+def _named_by_x(c: Candidate) -> bool:
+    """Named as the person's own by the X profile itself (not only found or linked back)."""
+    return bool(c.reasons & PROFILE_CLUE_REASONS) and "other-party" not in c.reasons
 
 
 def _bucket(aff: float) -> int:
@@ -195,6 +226,12 @@ def _break_ties(cands: list[Candidate]) -> None:
     if _bucket(top.score) > _bucket(second.score):
         return
     if top.claimed and not second.claimed and top.level == "confirmed":
+        return
+    if top.level == "confirmed" and _named_by_x(top) and _named_by_x(second):
+        # "🦋 perso : a.bsky.social · pro : b.bsky.social": the X profile names both as the
+        # person's own (and neither shows someone else): both are theirs; the first stays.
+        for c in cands[1:]:
+            c.level = "possible"
         return
     tied = top.level
     native = [c for c in cands if c.level == tied and not on_threads(c)]

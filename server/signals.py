@@ -74,7 +74,8 @@ _DID_ANYWHERE = re.compile(rf"(?<![\w:])(?P<did>{_DID})(?![\w])", re.IGNORECASE)
 _CLAIM = re.compile(
     r"🦋|🐘|\b(?:bluesky|bsky|mastodon|masto|fediverse|fédiverse|fédivers|fedivers|fedi|also|aussi|moved|migrated|"
     r"désormais|desormais|retrouvez[- ]moi|find me|follow me|suivez[- ]moi|me suivre|"
-    r"elsewhere|ailleurs|perso|personal|backup|new account|nouveau compte|mon compte|my account)\b",
+    r"elsewhere|ailleurs|perso|personal|backup|new account|nouveau compte|mon compte|my account|"
+    r"pro|boulot|taf|work)\b",
     re.IGNORECASE,
 )
 _CLAIM_WINDOW = 30
@@ -337,11 +338,23 @@ def same_handle_candidates(x_handle: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Extraction.
+# A label in brackets just after the address: "@a (perso) et @b (boulot)".
+_CLAIM_AFTER = re.compile(
+    r"\s{0,2}[(\[]\s{0,2}(?:perso|personnel|personal|pro|professionnel|boulot|travail|taf|work|"
+    r"main|principal|alt|backup|officiel|official|moi|me)\s{0,2}[)\]]",
+    re.IGNORECASE,
+)
+
+
 def _claimed_near(text: str, start: int, end: int) -> bool:
     window = text[max(0, start - _CLAIM_WINDOW) : start]
     # Other handles and URLs in the window ("@bob.bsky.social, @alice…") are not labels.
     window = _ADDRESS_LIKE.sub(" ", window)
-    return bool(_CLAIM.search(window)) or _alone_on_its_line(text, start, end)
+    return (
+        bool(_CLAIM.search(window))
+        or bool(_CLAIM_AFTER.match(text, end))
+        or _alone_on_its_line(text, start, end)
+    )
 
 
 # What parts a bio the way lines do: "he/him | … | dm for private | alice.bsky.social".

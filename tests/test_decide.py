@@ -62,9 +62,18 @@ def via_clue(
 # (description, account, found, network, expected ident or None, expected level, reasons ⊇)
 CASES = [
     (
-        "claimed bio handle, other name",
+        "claimed bio handle, other name: nothing in common with the person today",
         X,
         [via_clue(bp("zz.bsky.social", "Zed"), claimed=True)],
+        B,
+        "zz.bsky.social",
+        "possible",
+        {"bio-handle", "nothing-in-common"},
+    ),
+    (
+        "claimed bio handle, a first name in common",
+        X,
+        [via_clue(bp("zz.bsky.social", "Alice"), claimed=True)],
         B,
         "zz.bsky.social",
         "confirmed",
@@ -100,7 +109,7 @@ CASES = [
     (
         "name-handle",
         X,
-        [via_clue(bp("alice.fr", "Zed"), "name-handle", True)],
+        [via_clue(bp("alice.fr", "Alice"), "name-handle", True)],
         B,
         "alice.fr",
         "confirmed",
@@ -109,7 +118,7 @@ CASES = [
     (
         "website profile url",
         X,
-        [via_clue(bp("zed.fr", "Zed"), "website", True)],
+        [via_clue(bp("zed.fr", "Alice M."), "website", True)],
         B,
         "zed.fr",
         "confirmed",
@@ -312,7 +321,7 @@ CASES = [
     (
         "claimed fedi handle",
         X,
-        [via_clue(fa("al@piaille.fr", "Al"), claimed=True)],
+        [via_clue(fa("al@piaille.fr", "Alice"), claimed=True)],
         M,
         "al@piaille.fr",
         "confirmed",
@@ -430,7 +439,7 @@ CASES = [
     (
         "other network only",
         X,
-        [via_clue(fa("al@piaille.fr", "Al"), claimed=True)],
+        [via_clue(fa("al@piaille.fr", "Alice"), claimed=True)],
         B,
         None,
         None,
@@ -542,7 +551,7 @@ def test_a_mirror_found_by_name_search_is_proven_by_the_bridge() -> None:
         Found(B, mirror, "name-search"),
         Found(B, mirror, "bridge", source_ident="emma@framapiaf.org"),
     ]
-    best, _ = decide(X, found, (B, M))
+    best, _ = decide(Account("emma_andre", "Emma André"), found, (B, M))
     assert best[B] is not None and best[B].ident == mirror.did
     assert best[B].level == "confirmed" and {"bridged", "name-search"} <= best[B].reasons
 
