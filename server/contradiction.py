@@ -139,7 +139,13 @@ _COMMON_SITES = frozenset(
 def shares_website(account: Account, profile: BskyProfile | FediAccount) -> bool:
     """The X website (or a link of the X profile) is named by the destination profile too, or
     is the destination's own domain handle."""
-    sites = {_site(u) for u in (account.url, *account.links)} - {None} - _COMMON_SITES
+    sites = {
+        s
+        for s in (_site(u) for u in (account.url, *account.links))
+        if s and s not in _COMMON_SITES and not s.endswith(".bsky.social")
+    }
+    # A `*.bsky.social` address written as a link is the claim itself, not a website: its
+    # handle may have changed hands with it. A domain handle is held by the domain's owner.
     if not sites:
         return False
     if isinstance(profile, BskyProfile) and profile.handle.lower() in sites:
@@ -203,7 +209,7 @@ _SELF = (
     r"fansite|fan run|fan made|run by (?:a )?fans?|tribute account|not the real|"
     r"mirror account|archive account|automated account|automated posts|automated mirror|"
     r"automated feed|auto posted|autoposted|bot account|i am a bot|i m a bot|this is a bot|"
-    r"this account is a bot|repost bot|news bot|"
+    r"this account is a bot|repost bot|news bot|this is an archive|"
     # French
     r"parodie|parodique|compte parodique|compte fan|page fan|page de fans|club de fans|"
     r"pas (?:le|la) vrai(?:e)?|compte miroir|compte archive|compte automatique|compte automatise|"
@@ -283,7 +289,9 @@ _POSTS = frozenset(
     ]
 )
 # A display name that ends in "bot" or "(parody)" speaks for the account.
-_NAME_ENDS = re.compile(r"(?:^| )(?:bot|parody|parodie|parodia|fan|fans|archive|archiv|mirror)$")
+_NAME_ENDS = re.compile(
+    r"(?:^| )(?:bot|parody|parodie|parodia|fan|fans|archive|archived|archiv|mirror)$"
+)
 _REACH = 6  # words after "not affiliated with" in which the person must be named
 # Where a clause ends: "Archiviste aux Archives de Poitiers. x.com/alice" speaks of two things.
 _CLAUSE = re.compile(r"[.!?;:]\s|[\n|•·]|\s[-–—]\s")

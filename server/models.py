@@ -188,6 +188,9 @@ REASON_ORDER = (
     "name-search",
     "link-search",
     "bridged",
+    "nothing-in-common",
+    "disclaims",
+    "automated",
 )
 
 

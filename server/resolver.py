@@ -106,6 +106,7 @@ class Resolver:
             for acc in accounts:
                 if acc.key not in states:
                     states[acc.key] = _State(acc, signals.extract(acc))
+            self._round_software(states, nets)
             self._round_named(states, nets)
             self._round_domains(states, nets)
             self._decide_all(states, nets)
@@ -145,6 +146,32 @@ class Resolver:
                 for handle in signals.same_handle_candidates(st.account.handle):
                     bsky.setdefault(handle, []).append(_BskyAsk(key, "same-handle"))
         self._run(states, bsky, fedi, [])
+
+    def _round_software(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        """Links shaped like another software's profile address (`pixelfed.social/alice`):
+        learn each server's software once (NodeInfo, cached) and read the link as that
+        software writes profiles; what it is not (a blog's `/about`) is dropped."""
+        if "mastodon" not in nets:
+            return
+        wanted: dict[str, list[tuple[_State, signals.PathProfile]]] = {}
+        for st in states.values():
+            for p in signals.path_profiles(st.account):
+                wanted.setdefault(p.host, []).append((st, p))
+        jobs = {host: self._submit(self.fediverse.software, host) for host in wanted}
+        for host, fut in jobs.items():
+            try:
+                software = fut.result()
+            except Exception as e:  # a server that cannot say is read as none
+                log.info("software look-up failed: %s", describe(e))
+                continue
+            form = signals.PATH_FORMS.get(software or "")
+            for st, p in wanted[host]:
+                acct = signals.valid_acct(p.user, host)
+                if form is None or p.form != form or acct is None:
+                    continue
+                clue = Clue("mastodon", acct, p.reason, claimed=p.claimed)
+                if clue not in st.clues:
+                    st.clues.append(clue)
 
     def _round_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         """Domain handles the AppView did not know: ask the domain (HTTPS, then DNS) for its

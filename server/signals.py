@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import idna
@@ -72,7 +73,7 @@ _DID_ANYWHERE = re.compile(rf"(?<![\w:])(?P<did>{_DID})(?![\w])", re.IGNORECASE)
 
 # Words or symbols that present an account as the person's own ("me on Bluesky", "🦋 …").
 _CLAIM = re.compile(
-    r"🦋|🐘|\b(?:bluesky|bsky|mastodon|masto|fediverse|fédiverse|fédivers|fedivers|fedi|also|aussi|moved|migrated|"
+    r"🦋|🐘|📷|📸|\b(?:bluesky|bsky|mastodon|masto|pixelfed|fediverse|fédiverse|fédivers|fedivers|fedi|also|aussi|moved|migrated|"
     r"désormais|desormais|retrouvez[- ]moi|find me|follow me|suivez[- ]moi|me suivre|"
     r"elsewhere|ailleurs|perso|personal|backup|new account|nouveau compte|mon compte|my account|"
     r"pro|boulot|taf|work)\b",
@@ -291,6 +292,12 @@ def valid_acct(user: str, host: str) -> str | None:
         return None
     h = THREADS_WEB.get(h, h)
     return f"{user}@{h}"
+
+
+def valid_username(user: str) -> bool:
+    """A fediverse username as Mastodon's (and most servers') rules allow it: letters, digits,
+    `_`, inner `.` and `-` (`-2+3` is none, whatever a server answers)."""
+    return bool(user) and re.fullmatch(_USER, user.lower()) is not None
 
 
 def is_x_mirror(acct: str) -> bool:
@@ -521,12 +528,14 @@ def clues_from_url(url: str, reason: str) -> list[Clue]:
 
 
 def website_domain(url: str | None) -> str | None:
-    """The website's domain when it is a site root: `https://alice.fr/` may be handle `alice.fr`."""
+    """The website's domain, which may be a Bluesky handle: `https://alice.fr/` and
+    `http://www.alice.fr/blog` may both be handle `alice.fr` (a page of a site is still the
+    site's). Never itself proof: `decide` wants the names to agree."""
     if not url:
         return None
     url = normalize(url).strip()
     parts = split_url(url)
-    if parts is None or parts.path not in ("", "/") or parts.query:
+    if parts is None:
         return None
     host = ascii_host(parts.hostname or "")
     if host is None:
@@ -537,6 +546,80 @@ def website_domain(url: str | None) -> str | None:
     if handle is None or handle in NOT_FEDIVERSE or handle.endswith(".bsky.social"):
         return None
     return handle
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses whose shape depends on the server's software: Pixelfed writes a profile as
+# `host/user` (granary's `Pixelfed.user_url`), Lemmy and Mbin as `host/u/user`, Friendica as
+# `host/profile/user`. Such a link is read only once the server's software is known (NodeInfo,
+# asked once per server and cached), and asked only where something says it may be a fediverse
+# server: a host named after the software, or a profile speaking of the fediverse.
+PATH_FORMS = {"pixelfed": "", "lemmy": "u/", "mbin": "u/", "friendica": "profile/"}
+_PATH_URL = re.compile(
+    rf"(?<![\w.@/-])(?:https?://)?(?P<host>{_HOST})/(?P<form>u/|profile/)?(?P<user>{_USER})/?"
+    rf"(?P<trunc>{_TRUNC})?(?![\w@/.-])",
+    re.IGNORECASE,
+)
+_SOFTWARE_HOST = re.compile(r"pixelfed|pixey|pxlmo|lemmy|friendica|mbin|kbin", re.IGNORECASE)
+_FEDI_WORDS = re.compile(
+    r"🐘|\b(?:pixelfed|fediverse|fédiverse|fédivers|fedi|mastodon|lemmy|friendica)\b", re.IGNORECASE
+)
+# Where `host/name` is never a fediverse profile (besides NOT_FEDIVERSE).
+_PATH_SITES = frozenset(
+    {
+        "patreon.com",
+        "ko-fi.com",
+        "paypal.me",
+        "buymeacoffee.com",
+        "gofundme.com",
+        "t.me",
+        "wa.me",
+        "discord.gg",
+        "spotify.com",
+        "open.spotify.com",
+        "flickr.com",
+        "tumblr.com",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PathProfile:
+    """`host/user` (or `host/u/user`…) that is a profile if `host` runs software writing its
+    profile addresses that way; `form` is the path before the user ("", "u/", "profile/")."""
+
+    host: str
+    user: str
+    form: str
+    reason: str
+    claimed: bool
+
+
+def path_profiles(account: Account) -> list[PathProfile]:
+    """Links of the X profile shaped like a profile address of some fediverse software, worth
+    learning the server's software for (see `PATH_FORMS`)."""
+    spoken = bool(_FEDI_WORDS.search(normalize(account.name) + " " + normalize(account.bio)))
+    out: list[PathProfile] = []
+    sources = [(account.bio, "bio-url", False)]
+    if account.url:
+        sources.append((account.url, "website", True))
+    sources += [(link, "bio-url", True) for link in account.links]
+    for text, reason, whole in sources:
+        text = normalize(text)
+        for m in _PATH_URL.finditer(text):
+            if m["trunc"]:
+                continue
+            host = ascii_host(m["host"])
+            user = m["user"].lower()
+            if host is None or host in NOT_FEDIVERSE or host in _PATH_SITES or host in X_MIRRORS:
+                continue
+            if host.endswith(("bsky.app", "bsky.social")) or not valid_username(user):
+                continue
+            if not (spoken or _SOFTWARE_HOST.search(host)):
+                continue
+            claimed = whole or _claimed_near(text, m.start(), m.end())
+            out.append(PathProfile(host, user, (m["form"] or "").lower(), reason, claimed))
+    return out
 
 
 _BLUESKY_WORD = re.compile(r"🦋|\bbluesky\b|\bbsky\b", re.IGNORECASE)

@@ -66,3 +66,41 @@ def score(
                 else:
                     s.missed.append((acc["case"], acc["handle"], truth))
     return out
+
+
+def by_case(
+    accounts: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    networks: tuple[str, ...] = ("bluesky", "mastodon"),
+) -> dict[str, dict[str, int]]:
+    """Per family (`case`): accounts, strangers pre-selected, and the findable found, over both
+    networks: what the README's per-family table shows."""
+    out: dict[str, dict[str, int]] = {}
+    for acc, res in zip(accounts, results, strict=True):
+        row = out.setdefault(
+            acc["case"], {"accounts": 0, "strangers": 0, "findable": 0, "found": 0}
+        )
+        row["accounts"] += 1
+        for net in networks:
+            got = res[net]
+            ok = got is not None and ident(net, got) == acc["expect"][net]
+            if got and got["level"] in PRESELECTED and not ok:
+                row["strangers"] += 1
+            if acc["findable"][net]:
+                row["findable"] += 1
+                row["found"] += int(bool(got and got["level"] in PRESELECTED and ok))
+    return out
+
+
+def family_lines(table: dict[str, dict[str, int]], only: set[str] | None = None) -> list[str]:
+    """One line per family: `case  accounts  strangers pre-selected  found/findable`."""
+    lines = []
+    for case in sorted(table):
+        if only is not None and case not in only:
+            continue
+        r = table[case]
+        lines.append(
+            f"{case:22} {r['accounts']:4} accounts  {r['strangers']} strangers pre-selected  "
+            f"found {r['found']}/{r['findable']}"
+        )
+    return lines

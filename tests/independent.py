@@ -106,6 +106,41 @@ def _fedi(user: str, name: str, note: str = "") -> dict[str, Any]:
     }
 
 
+def later_rows() -> list[dict[str, str]]:
+    """The hand-written rows of `real_x_later.md`."""
+    keys = ("x", "network", "address", "name", "bio", "kind", "answer")
+    return [dict(zip(keys, cells, strict=True)) for cells in mdtable.rows("real_x_later.md", 7)]
+
+
+def apply_later(world: dict[str, Any]) -> dict[str, Any]:
+    """The same world months later (`real_x_later.md`): addresses taken by others, profiles
+    naming people back that are not them. Only the accounts the rows speak of are kept."""
+    rows = later_rows()
+    bluesky = {p["handle"]: p for p in world["bluesky"]}
+    servers = world["servers"]
+    accounts = {a["handle"].lower(): a for a in world["accounts"]}
+    kept = []
+    for row in rows:
+        acc = accounts[row["x"].lower()]
+        net, address = row["network"], row["address"]
+        if net == "bluesky":
+            entry = _bsky(address, row["name"], row["bio"])
+            if row["kind"] == "automated":
+                entry["labels"] = ["bot"]
+            entry["did"] = bluesky[address]["did"] if address in bluesky else entry["did"]
+            bluesky[address] = entry
+        else:
+            user, _, host = address.partition("@")
+            servers.setdefault(host, {"software": "mastodon", "version": "4.3.2", "accounts": {}})
+            servers[host]["accounts"][user.lower()] = _fedi(user, row["name"], row["bio"])
+        answer = None if row["answer"] == NONE else row["answer"]
+        acc = {**acc, "case": f"later-{row['kind']}"}
+        acc["expect"] = {**acc["expect"], net: answer}
+        acc["findable"] = {**acc["findable"], net: answer is not None}
+        kept.append(acc)
+    return {**world, "bluesky": list(bluesky.values()), "servers": servers, "accounts": kept}
+
+
 def build() -> dict[str, Any]:
     """The world in the stand-ins' format (`tests/standins/internet.py`), with labels."""
     people = real_people()

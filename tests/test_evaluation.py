@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Served, post_json, service_env, x_accounts
-from tests.evaluation import score
+from tests.evaluation import by_case, family_lines, score
 from tests.standins.internet import Internet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +104,31 @@ def test_each_network_alone(served: Served, eval_world: dict[str, Any]) -> None:
         assert status == 200
         assert all(r[other] is None and r["candidates"][other] == [] for r in body["results"])
         assert any(r[net] for r in body["results"])
+
+
+TIME_FAMILIES = {
+    "recycled-bsky",
+    "recycled-fedi",
+    "pseudonym-link-back",
+    "parody-link-back",
+    "bot-mirror",
+    "fan-and-real",
+    "pixelfed",
+    "website-path",
+    "two-own",
+    "bad-username",
+}
+
+
+def test_time_families(cold: Served, eval_world: dict[str, Any]) -> None:
+    """Issue #20's families (recycled addresses, disclaiming link-backs, Pixelfed links…), one
+    line each: no stranger pre-selected, every findable person found. A generated world: the
+    rules do what they say, nothing more (docs/matching.md)."""
+    status, body = post_json(cold.url + "/api/resolve", {"accounts": x_accounts(eval_world)})
+    assert status == 200, body
+    table = by_case(eval_world["accounts"], body["results"])
+    assert set(table) >= TIME_FAMILIES
+    print("\n" + "\n".join(family_lines(table, TIME_FAMILIES)))
+    for case in TIME_FAMILIES:
+        row = table[case]
+        assert row["strangers"] == 0 and row["found"] == row["findable"], (case, row)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Served, post_json, service_env, x_accounts
 from tests.evaluation import PRESELECTED, ident, score
-from tests.independent import NONE, build, real_people, table_rows
+from tests.independent import NONE, apply_later, build, later_rows, real_people, table_rows
 from tests.standins.internet import Internet
 from tests.test_evaluation import MIN_PRECISION, MIN_RECALL
 
@@ -111,3 +111,33 @@ def test_no_destination_is_ticked_twice(resolved: tuple[list[dict[str, Any]], in
             ident(net, r[net]) for r in results if r[net] and r[net]["level"] in PRESELECTED
         )
         assert not [k for k, n in ticked.items() if n > 1], net
+
+
+def test_the_same_people_later(tmp_path: Path) -> None:
+    """`tests/tables/real_x_later.md`: the real people's addresses taken by others, profiles
+    naming them back that say they are not them. Nothing of it may be pre-selected, except an
+    archive's counterpart for an X account that is itself an archive."""
+    world = apply_later(build())
+    net = Internet(world)
+    served = Served(service_env(net, tmp_path))
+    try:
+        status, body = post_json(
+            served.url + "/api/resolve", {"accounts": x_accounts(world)}, timeout=600
+        )
+        assert status == 200, body
+    finally:
+        served.stop()
+        net.stop()
+    rows = {r["x"].lower(): r for r in later_rows()}
+    assert len(rows) >= 10 and {r["kind"] for r in rows.values()} == {
+        "recycled",
+        "disclaims",
+        "automated",
+    }
+    for acc, res in zip(world["accounts"], body["results"], strict=True):
+        row = rows[acc["handle"].lower()]
+        got = res[row["network"]]
+        picked = ident(row["network"], got) if got and got["level"] in PRESELECTED else None
+        assert picked == (None if row["answer"] == NONE else row["answer"]), (row, got)
+    scores = score(world["accounts"], body["results"])
+    assert all(not s.wrong for s in scores.values()), [s.wrong for s in scores.values()]

@@ -183,8 +183,10 @@ WEBSITE_CASES = [
     ("https://www.alice.fr/", "alice.fr"),
     ("http://Alice.FR", "alice.fr"),
     ("alice.fr", "alice.fr"),
-    ("https://alice.fr/blog", None),
-    ("https://alice.fr/?ref=x", None),
+    # A page of the site is still the site's (#20: `http://www.example.org/blog` was missed).
+    ("https://alice.fr/blog", "alice.fr"),
+    ("http://www.example.org/blog", "example.org"),
+    ("https://alice.fr/?ref=x", "alice.fr"),
     ("https://linktr.ee/", None),
     ("https://github.com/", None),
     ("https://alice.bsky.social/", None),

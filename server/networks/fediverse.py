@@ -21,7 +21,7 @@ from ..cache import MISSING, Cache
 from ..hosts import host_of
 from ..models import FediAccount
 from ..profile_page import ProfilePage, read_profile_page
-from ..signals import ascii_host, is_x_mirror
+from ..signals import ascii_host, is_x_mirror, valid_username
 from ..text import html_to_text
 from .http import USER_AGENT, UpstreamUnavailable, count, flights, get_json
 
@@ -220,7 +220,7 @@ class Fediverse:
             found = []
             for account in result.get("accounts") or []:
                 acct = str(account.get("acct") or "").lower()
-                if not acct:
+                if not valid_username(acct.partition("@")[0]):
                     continue
                 if "@" not in acct:
                     acct = f"{acct}@{server}"
@@ -245,7 +245,7 @@ class Fediverse:
         subject = str(jrd.get("subject") or "")
         canonical = subject[5:].lower() if subject.startswith("acct:") else acct
         c_user, _, c_domain = canonical.partition("@")
-        if not c_user or ascii_host(c_domain) is None or is_x_mirror(canonical):
+        if not valid_username(c_user) or ascii_host(c_domain) is None or is_x_mirror(canonical):
             return None
         actor_url = profile_url = None
         for link in jrd.get("links") or []:
@@ -282,12 +282,17 @@ class Fediverse:
             return None  # e.g. lookup needs a token on this server: fall back to the actor
         except mastodon_errors.MastodonError as e:
             raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
+        if str(account.get("username") or "").lower() != user.lower():
+            return None  # not the account asked for (or a username no server may give)
         moved = account.get("moved")
         if moved:
             # The person moved: the new account is the one to follow.
             moved_acct = str(moved.get("acct") or "")
             if "@" not in moved_acct:
                 moved_acct = f"{moved_acct}@{api_host}"
+            m_user, _, m_host = moved_acct.lower().partition("@")
+            if not valid_username(m_user) or ascii_host(m_host) is None:
+                return None
             return account_from_api(moved, moved_acct.lower(), software)
         return account_from_api(account, canonical, software)
 
@@ -312,6 +317,9 @@ class Fediverse:
         except ValueError as e:
             raise UpstreamUnavailable(f"{host_of(actor_url)}: malformed JSON") from e
         if not isinstance(actor, dict) or not actor.get("id"):
+            return None
+        preferred = str(actor.get("preferredUsername") or "")
+        if preferred and not valid_username(preferred):
             return None
         fields = tuple(
             (html_to_text(str(a.get("name", ""))), html_to_text(str(a.get("value", ""))))

@@ -448,7 +448,8 @@ class FediServer:
             if acc is None or domain.lower() not in (host, local):
                 return Response("", 404)
             return _json(
-                self.jrd(host, local, acc), content_type="application/jrd+json; charset=utf-8"
+                self.jrd(host, local, acc, software),
+                content_type="application/jrd+json; charset=utf-8",
             )
         if server.get("signed_fetch") and (
             path.startswith("/users/") or path.startswith("/api/v1/accounts/lookup")
@@ -846,8 +847,11 @@ class FediServer:
         )
 
     @staticmethod
-    def jrd(host: str, local: str, acc: dict[str, Any]) -> dict[str, Any]:
+    def jrd(host: str, local: str, acc: dict[str, Any], software: str = "") -> dict[str, Any]:
         u = acc["username"]
+        # Pixelfed's profile page is `host/user` (pixelfed app/Util/Webfinger/Webfinger.php;
+        # granary's Pixelfed.user_url); its actor is `host/users/user`, as Mastodon's.
+        page = f"https://{host}/{u}" if software == "pixelfed" else f"https://{host}/@{u}"
         return {
             "subject": f"acct:{u}@{local}",
             "aliases": [f"https://{host}/@{u}", f"https://{host}/users/{u}"],
@@ -855,7 +859,7 @@ class FediServer:
                 {
                     "rel": "http://webfinger.net/rel/profile-page",
                     "type": "text/html",
-                    "href": f"https://{host}/@{u}",
+                    "href": page,
                 },
                 {
                     "rel": "self",

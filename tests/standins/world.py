@@ -186,6 +186,18 @@ MASTODON_SERVERS = [
     "eldritch.café",
 ]
 MISSKEY_SERVERS = ["misskey.io"]
+PIXELFED_SERVERS = ["pixelfed.social", "pixelfed.fr"]
+# Lives that are not the person's: what a recycled handle shows today.
+ELSEWHERE = [
+    ("Rafael Souza", "Surf, churrasco e futebol. São Paulo."),
+    ("Kimberly Tran", "Nail tech in Houston TX"),
+    ("Dmitri Ivanov", "Программист из Казани"),
+    ("Priya Sharma", "Yoga teacher, Pune"),
+    ("Kenji Watanabe", "東京在住のエンジニア"),
+    ("Jordan Blake", "gamer. 19. he/him"),
+    ("Tom Clark", "Dad, runner, Leeds fan"),
+    ("Ayşe Yılmaz", "İstanbul, kahve ve kediler"),
+]
 ORGS = [
     ("lemonde.fr", "Le Monde"),
     ("liberation.fr", "Libération"),
@@ -225,6 +237,9 @@ class WorldBuilder:
             self.servers[_idna(host)] = {"software": "mastodon", "version": "4.3.2", "accounts": {}}
         for host in MISSKEY_SERVERS:
             self.servers[host] = {"software": "misskey", "version": "2025.1.0", "accounts": {}}
+        for host in PIXELFED_SERVERS:
+            self.servers[host] = {"software": "pixelfed", "version": "0.12.4", "accounts": {}}
+        self.servers["odd.example"] = {"software": "mastodon", "version": "4.3.2", "accounts": {}}
         self.servers["threads.net"] = {"software": "threads", "version": "1.0", "accounts": {}}
         self.servers["bsky.brid.gy"] = {"software": "bridgy-fed", "version": "0.1", "accounts": {}}
         self.servers["bird.makeup"] = {"software": "birdsitelive", "version": "1.0", "accounts": {}}
@@ -650,6 +665,125 @@ class WorldBuilder:
         acct = self.add_fedi(self.fedi_user(slug), host, name)
         self.add_x("both-named", x, name, f"{self.bio()} 🦋 {h} 🐘 @{acct}", bsky=h, fedi=acct)
 
+    # -- time: claims the other side contradicts (issue #20) -----------------------------------
+    def stranger_now(self) -> tuple[str, str]:
+        return self.rng.choice(ELSEWHERE)
+
+    def case_recycled_bsky(self) -> None:
+        """The X bio named a handle years ago; it was freed and someone else has it now."""
+        name, x, slug = self.person()
+        h = f"{slug[:12]}{self.rng.randint(1, 9)}.bsky.social"
+        other, life = self.stranger_now()
+        self.add_bsky(h, other, life)
+        marker = self.rng.choice(["🦋 @{}", "Bluesky : {}", "Aussi sur @{}", "{} 🦋"])
+        self.add_x("recycled-bsky", x, name, f"{self.bio()} {marker.format(h)}")
+
+    def case_recycled_fedi(self) -> None:
+        name, x, slug = self.person()
+        host = self.rng.choice(MASTODON_SERVERS[:4])
+        other, life = self.stranger_now()
+        acct = self.add_fedi(f"{slug[:10]}{self.rng.randint(1, 9)}", host, other, f"<p>{life}</p>")
+        self.add_x("recycled-fedi", x, name, f"{self.bio()} 🐘 @{acct}")
+
+    def case_pseudonym_linking_back(self) -> None:
+        """Another display name, but the profile names the X account back: theirs."""
+        name, x, _ = self.person()
+        word = self.rng.choice(["moonwitch", "velonaute", "sunflower", "pixelnomad"])
+        h = f"{word}{self.rng.randint(10, 99)}.bsky.social"
+        self.add_bsky(h, word.capitalize() + " 🌙", f"Anciennement x.com/{x}")
+        self.add_x("pseudonym-link-back", x, name, f"{self.bio()} 🦋 {h}", bsky=h)
+
+    def case_parody(self) -> None:
+        """A parody names the X account back; the person is not on Bluesky."""
+        name, x, slug = self.person()
+        words = self.rng.choice(
+            [
+                ("{} (parodie)", "Compte parodique. x.com/{}"),
+                ("{} Fan Club", "Fan account, not affiliated. Twitter: @{}"),
+                ("{}", "Unofficial archive of x.com/{}"),
+                ("{}", "Inoffizielles Archiv der Tweets von @{} (Twitter)"),
+                ("{}", "Cuenta de parodia de twitter.com/{}"),
+            ]
+        )
+        h = f"{slug[:10]}-{self.rng.choice(['fans', 'archive', 'parodie'])}.bsky.social"
+        self.add_bsky(h, words[0].format(name), words[1].format(x))
+        self.add_x("parody-link-back", x, name, self.bio())
+
+    def case_bot_mirror(self) -> None:
+        """An automated mirror of the X account's posts, marked so by its network."""
+        name, x, slug = self.person()
+        h = f"{slug[:10]}-mirror.bsky.social"
+        self.add_bsky(h, name, f"Posts from x.com/{x}", labels=("bot",))
+        host = self.rng.choice(MASTODON_SERVERS[:4])
+        self.add_fedi(
+            f"{slug[:10]}_bot", host, name, f"<p>Posts from twitter.com/{x}</p>", bot=True
+        )
+        self.add_x("bot-mirror", x, name, self.bio())
+
+    def case_fan_and_real(self) -> None:
+        name, x, slug = self.person()
+        real = f"{slug[:12]}.bsky.social"
+        self.add_bsky(real, name, f"{self.bio()} ex-Twitter @{x}")
+        self.add_bsky(f"{slug[:9]}-fans.bsky.social", f"{name} Fans", f"Fan page of x.com/{x}")
+        self.add_x("fan-and-real", x, name, self.bio(), bsky=real)
+
+    def case_pixelfed(self) -> None:
+        name, x, slug = self.person()
+        host = self.rng.choice(PIXELFED_SERVERS)
+        user = slug[:12]
+        acct = self.add_fedi(user, host, name, f"<p>{self.bio()}</p>")
+        if self.rng.random() < 0.5:
+            self.add_x("pixelfed", x, name, self.bio(), links=[f"https://{host}/{user}"], fedi=acct)
+        else:
+            self.add_x("pixelfed", x, name, f"{self.bio()} 📷 {host}/{user}", fedi=acct)
+
+    def case_website_path(self) -> None:
+        name, x, slug = self.person()
+        h = f"{slug}.org"
+        self.add_bsky(h, name, self.bio())
+        url = f"http://www.{h}/{self.rng.choice(['blog', 'about', 'fr/accueil'])}"
+        self.add_x("website-path", x, name, self.bio(), url=url, bsky=h)
+
+    def case_two_own(self) -> None:
+        """Two accounts of one person named together: either is theirs; the first is kept."""
+        name, x, slug = self.person()
+        perso, pro = f"{slug[:11]}.bsky.social", f"{slug[:9]}-pro.bsky.social"
+        self.add_bsky(perso, name, self.bio())
+        self.add_bsky(pro, name, self.bio())
+        text = self.rng.choice(
+            ["🦋 perso : {} · pro : {}", "@{} (perso) et @{} (boulot)", "Bluesky: {} / {} (work)"]
+        )
+        self.add_x("two-own", x, name, f"{self.bio()} {text.format(perso, pro)}", bsky=perso)
+
+    def case_bad_username(self) -> None:
+        """A server answers with a username no server may give (`-2+3`): no match."""
+        name, x, slug = self.person()
+        user = slug[:10]
+        self.servers["odd.example"]["accounts"][user] = {
+            "username": "-2+3",
+            "display_name": name,
+            "note": "",
+            "fields": [],
+            "bot": False,
+            "moved": None,
+        }
+        self.add_x("bad-username", x, name, f"{self.bio()} 🐘 @{user}@odd.example")
+
+
+# Cases of time (issue #20), added after the mix so that the accounts before them stay as they
+# were: each appears `size // 90` times (at least twice).
+TIME_CASES = [
+    "recycled_bsky",
+    "recycled_fedi",
+    "pseudonym_linking_back",
+    "parody",
+    "bot_mirror",
+    "fan_and_real",
+    "pixelfed",
+    "website_path",
+    "two_own",
+    "bad_username",
+]
 
 # (case, weight): the mix of a real follow list, traps over-represented on purpose.
 CASES: list[tuple[str, int]] = [
@@ -698,12 +832,16 @@ def build_world(size: int, seed: int = 7) -> dict[str, Any]:
     while len(b.accounts) < size:
         case = order.pop(0) if order else b.rng.choices([n for n, _ in CASES], weights)[0]
         getattr(b, "case_" + case)()
+    del b.accounts[size:]
+    for _ in range(max(2, size // 90)):
+        for case in TIME_CASES:
+            getattr(b, "case_" + case)()
     return {
         "appview_host": "public.api.bsky.app",
         "bluesky": list(b.bluesky.values()),
         "servers": b.servers,
         "unresolvable": ["dead.example"],
-        "accounts": b.accounts[:size],
+        "accounts": b.accounts,
     }
 
 
