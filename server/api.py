@@ -13,6 +13,7 @@ from .errors import ApiError
 from .guard import charge_accounts, guard
 from .hosts import host_of
 from .openapi import spec
+from .recheck import PreviousError, parse_previous
 from .validate import SESSION_ID, InputError, parse_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -84,6 +85,26 @@ def _search_as(body: Any) -> tuple[str, str] | None:
     return host_of(session.server), session.token
 
 
+def _recheck(
+    body: Any, accounts: list[Any]
+) -> tuple[bool, dict[str, dict[Any, dict[str, Any]]] | None]:
+    """`"recheck": true`, and each account's earlier answer (`"previous"`), if any, by the
+    account's key (`accounts` is the parsed list, in the body's order)."""
+    flag = body.get("recheck", False) if isinstance(body, dict) else False
+    if not isinstance(flag, bool):
+        raise ApiError(422, "invalid-field", "recheck must be true or false")
+    items = body.get("accounts") if isinstance(body, dict) else None
+    previous: dict[str, dict[Any, dict[str, Any]]] = {}
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("previous") is not None:
+            try:
+                previous[accounts[i].key] = parse_previous(item["previous"], f"accounts[{i}]")
+            except PreviousError as e:
+                raise ApiError(422, "invalid-field", str(e)) from None
+    # Earlier answers can only mean a re-check.
+    return flag or bool(previous), previous or None
+
+
 @bp.post("/resolve")
 def resolve() -> Any:
     body = _json_body()
@@ -94,6 +115,7 @@ def resolve() -> Any:
     except InputError as e:
         raise ApiError(e.status, e.code, str(e)) from None
     search_as = _search_as(body)
+    recheck_, previous = _recheck(body, accounts)
     charge_accounts(len(accounts))
     resolver = current_app.extensions["passerelle.resolver"]
     g = guard()
@@ -105,6 +127,8 @@ def resolve() -> Any:
             host_budget=g.host_budget(),
             hosts_used=used,
             search_as=search_as,
+            recheck_=recheck_,
+            previous=previous,
         )
     finally:
         g.spent_hosts(sum(used))

@@ -9,6 +9,7 @@ database (corrupt, truncated) is moved aside and rebuilt rather than stopping th
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -28,6 +29,37 @@ class Cache(Protocol):
     def get(self, key: str) -> Any: ...
     def set(self, key: str, value: Any, ttl: float) -> None: ...
     def close(self) -> None: ...
+
+
+# A re-check (`"recheck": true`, `passerelle resolve --previous`): people arrive over months, so
+# a cached "not found" is an answer about the past. While set, those answers are asked afresh,
+# and searches too; what was found is still reused.
+RECHECK: contextvars.ContextVar[bool] = contextvars.ContextVar("passerelle_recheck", default=False)
+FRESH_WHEN_EMPTY = ("bsky:actor:", "fedi:acct:", "bsky:domain:", "bridge:")
+FRESH_ALWAYS = ("bsky:search:", "fedi:search:")
+
+
+class Rechecking:
+    """A cache seen through a re-check: "not found" answers and searches read as absent."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner = inner
+
+    def get(self, key: str) -> Any:
+        if not RECHECK.get():
+            return self.inner.get(key)
+        if key.startswith(FRESH_ALWAYS):
+            return MISSING
+        hit = self.inner.get(key)
+        if hit is not MISSING and not hit and key.startswith(FRESH_WHEN_EMPTY):
+            return MISSING
+        return hit
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        self.inner.set(key, value, ttl)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class NullCache:

@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to look, comma-separated (default both)",
     )
     r.add_argument(
+        "--previous",
+        metavar="OLD.json",
+        help="check again against an earlier answer (`passerelle resolve --format json`): "
+        "those it left unmatched are looked up afresh, what it found is checked to still "
+        'exist; matches it did not have carry "new": true, those gone since "gone": true',
+    )
+    r.add_argument(
         "--search-server",
         metavar="URL",
         help="your own Mastodon server (with MASTODON_ACCESS_TOKEN, scope read:search): its "
@@ -123,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="follow Bridgy Fed mirrors of accounts on the other network too: only if you "
             "do not follow those people there (else every post comes twice)",
+        )
+        q.add_argument(
+            "--only-new",
+            action="store_true",
+            help='only the matches a re-check marked new ("new": true, from `passerelle '
+            "resolve --previous`): the people who arrived since the last check",
         )
     fb.add_argument(
         "--no-wait",
@@ -213,7 +226,7 @@ def _search_as(url: str) -> tuple[str, str]:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from . import output, owners
+    from . import output, owners, recheck
     from .cache import open_cache
     from .resolver import Resolver
 
@@ -224,6 +237,12 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     except InputError as e:
         raise UsageError(f"{args.file}: {e}") from None
     search_as = _search_as(args.search_server) if args.search_server else None
+    previous = None
+    if args.previous:
+        try:
+            previous = recheck.previous_answers(_read_input(args.previous), args.previous)
+        except recheck.PreviousError as e:
+            raise UsageError(str(e)) from None
     resolver = Resolver(settings, open_cache(settings.cache_url))
     results: list[dict[str, Any]] = []
     stats = {"accounts": 0, "upstream_requests": 0, "cache_hits": 0, "seconds": 0.0}
@@ -231,7 +250,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     bar.update(0)
     try:
         for i in range(0, len(accounts), CHUNK):
-            part = resolver.resolve(accounts[i : i + CHUNK], args.networks, search_as=search_as)
+            part = resolver.resolve(
+                accounts[i : i + CHUNK], args.networks, search_as=search_as, previous=previous
+            )
             results += part["results"]
             for k in stats:
                 stats[k] += part["stats"][k]
@@ -241,6 +262,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         resolver.close()
     stats["seconds"] = round(stats["seconds"], 3)
     results = owners.settle(results)  # over the whole list, not one chunk at a time
+    if previous is not None:
+        recheck.mark_new(results, previous)  # again: settling may have lowered a match
     response = {"results": results, "stats": stats}
     if args.format == "json":
         sys.stdout.write(output.to_json(response))
@@ -260,6 +283,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             f"{failed:,} account(s) could not be checked (error set); run again later to retry "
             "them\n"
         )
+    if previous is not None:
+        new, gone = recheck.counts(results)
+        sys.stderr.write(f"{new:,} new since {args.previous}, {gone:,} gone\n")
     return 0
 
 

@@ -108,9 +108,11 @@ class FediAccount:
     avatar: str | None = None
     software: str = ""
     bot: bool = False
+    id: str = ""  # the account's id on its own server (Mastodon API), for batched re-checks
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "acct": self.acct,
             "url": self.url,
             "display_name": self.display_name,
@@ -132,6 +134,7 @@ class FediAccount:
             avatar=data.get("avatar"),
             software=data.get("software") or "",
             bot=bool(data.get("bot")),
+            id=str(data.get("id") or ""),
         )
 
 
@@ -164,7 +167,7 @@ class Candidate:
                 "bridged": self.bridged,
             }
         f = self.profile
-        return {
+        out = {
             "acct": f.acct,
             "url": f.url,
             "display_name": f.display_name,
@@ -173,6 +176,9 @@ class Candidate:
             "reasons": reasons,
             "bridged": self.bridged,
         }
+        if f.id:
+            out["id"] = f.id  # on its own server: a re-check asks for many at once by id
+        return out
 
 
 REASON_ORDER = (
@@ -191,6 +197,7 @@ REASON_ORDER = (
     "nothing-in-common",
     "disclaims",
     "automated",
+    "gone",
 )
 
 

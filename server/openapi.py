@@ -80,6 +80,40 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
             },
             "id": {"type": ["string", "integer", "null"], "maxLength": MAX_ID},
             "follows_you": {"type": ["boolean", "null"]},
+            "previous": {
+                "type": ["object", "null"],
+                "description": "a re-check: this account's earlier answer (its bluesky and "
+                "mastodon matches as this API gave them, or null); implies recheck",
+                "properties": {
+                    "bluesky": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "did": {"type": "string", "minLength": 1},
+                                    "handle": {"type": "string", "minLength": 1},
+                                    "level": {"type": "string"},
+                                },
+                                "anyOf": [{"required": ["did"]}, {"required": ["handle"]}],
+                            },
+                            {"type": "null"},
+                        ]
+                    },
+                    "mastodon": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "required": ["acct"],
+                                "properties": {
+                                    "acct": {"type": "string", "minLength": 1},
+                                    "level": {"type": "string"},
+                                },
+                            },
+                            {"type": "null"},
+                        ]
+                    },
+                },
+            },
         },
     }
     accounts = {"type": "array", "maxItems": max_accounts, "items": _ref("AccountIn")}
@@ -90,6 +124,17 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
         "level": {"enum": ["confirmed", "likely", "possible"]},
         "reasons": {"type": "array", "items": {"type": "string"}},
         "bridged": {"type": "boolean"},
+        "new": {
+            "type": "boolean",
+            "description": "a re-check (recheck with previous): a pre-selected match the "
+            "earlier answer did not have",
+        },
+        "gone": {
+            "type": "boolean",
+            "description": "a re-check: the earlier match is gone since (level possible, "
+            "reason gone; gone_why says why)",
+        },
+        "gone_why": {"enum": ["not-found", "moved", "disclaims", "automated"]},
         "claimed_by": {
             "type": "string",
             "description": "with the reason claimed-by-other: the X account (of the same "
@@ -104,7 +149,15 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
     fedi_match = {
         "type": "object",
         "required": ["acct", "url", "level", "reasons", "bridged"],
-        "properties": {"acct": {"type": "string"}, **match_common},
+        "properties": {
+            "acct": {"type": "string"},
+            "id": {
+                "type": "string",
+                "description": "the account's id on its own server, when known (re-checks "
+                "ask a server for many at once by id)",
+            },
+            **match_common,
+        },
     }
     result = {
         "type": "object",
@@ -156,6 +209,13 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
                             "type": ["array", "null"],
                             "minItems": 1,
                             "items": {"enum": ["bluesky", "mastodon"]},
+                        },
+                        "recheck": {
+                            "type": "boolean",
+                            "description": "check again: no cached 'not found' answers these "
+                            "accounts; with their previous answers, what those held is checked "
+                            "to still exist (gone: said so, never pre-selected) and a match "
+                            "they did not have carries new: true",
                         },
                         "mastodon_session": {
                             "type": ["string", "null"],

@@ -22,16 +22,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import contradiction, owners, recheck, signals
 from . import decide as decide_mod
-from . import owners, signals
-from .cache import Cache
+from .cache import RECHECK, Cache, Rechecking
 from .config import Settings
 from .decide import Found
+from .hosts import host_of
 from .logsafe import describe
 from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
 from .networks.bluesky import BATCH, Bluesky
 from .networks.bridges import Bridges
-from .networks.fediverse import Fediverse
+from .networks.fediverse import ID_BATCH, Fediverse, account_from_api
 from .networks.http import Stats, UpstreamUnavailable, current_stats, session_for
 from .text import normalize
 
@@ -50,6 +51,11 @@ class _State:
     failed: set[str] = field(default_factory=set)  # networks that could not be checked
     best: dict[Network, Candidate | None] = field(default_factory=dict)
     others: dict[Network, list[Candidate]] = field(default_factory=dict)
+    # A re-check: the earlier answer, what of it still holds, and what is gone since.
+    previous: dict[Network, dict[str, Any]] = field(default_factory=dict)
+    kept: dict[Network, Candidate] = field(default_factory=dict)
+    crossed: set[tuple[str, str]] = field(default_factory=set)  # cross-links already asked
+    gone: dict[Network, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,7 +72,7 @@ class Resolver:
 
     def __init__(self, settings: Settings, cache: Cache) -> None:
         self.settings = settings
-        self.cache = cache
+        self.cache = cache = Rechecking(cache)
         self.session = session_for(settings)
         self.bluesky = Bluesky(
             self.session, settings.bsky_appview, cache, settings.timeout, settings.dns_servers
@@ -89,6 +95,8 @@ class Resolver:
         host_budget: int | None = None,
         hosts_used: list[int] | None = None,
         search_as: tuple[str, str] | None = None,
+        recheck_: bool = False,
+        previous: dict[str, dict[Network, dict[str, Any]]] | None = None,
     ) -> dict[str, Any]:
         """The API response for a list of accounts (see API.md, `POST /api/resolve`).
 
@@ -96,16 +104,21 @@ class Resolver:
         accounts that needed more are answered with an error (ask again: a smaller request, or
         later). `hosts_used` receives how many were contacted. `search_as` is the user's own
         Mastodon server and token: its search is asked too, for those still unmatched on the
-        fediverse (link-back search)."""
+        fediverse (link-back search). `recheck_`: a cached "not found" is asked afresh;
+        `previous` (by account key: each network's earlier match) marks what is new and what is
+        gone, and what it held is reused once checked to still exist (see `recheck`)."""
         nets: tuple[Network, ...] = tuple(n for n in ("bluesky", "mastodon") if n in set(networks))
         stats = Stats(host_budget=host_budget)
         token = current_stats.set(stats)
+        fresh = RECHECK.set(recheck_ or previous is not None)
         started = time.monotonic()
         try:
             states: dict[str, _State] = {}
             for acc in accounts:
                 if acc.key not in states:
                     states[acc.key] = _State(acc, signals.extract(acc))
+                    states[acc.key].previous = (previous or {}).get(acc.key, {})
+            self._round_still_there(states, nets)
             self._round_software(states, nets)
             self._round_named(states, nets)
             self._round_domains(states, nets)
@@ -113,15 +126,19 @@ class Resolver:
             self._round_linked(states, nets, search_as)
             self._round_search_domains(states, nets)
             self._decide_all(states, nets)
+            self._round_late_cross_links(states, nets)
             self._round_bridges(states, nets)
             self._decide_all(states, nets)
         finally:
+            RECHECK.reset(fresh)
             current_stats.reset(token)
             if hosts_used is not None:
                 hosts_used.append(len(stats.hosts))
         # One destination, one owner within the batch; callers that see a whole list in
         # several batches settle it again over the whole list (the CLI, the results page).
         results = owners.settle([self._answer(states[acc.key], acc, nets) for acc in accounts])
+        if previous is not None:
+            recheck.mark_new(results, previous)
         return {
             "results": results,
             "stats": {
@@ -138,14 +155,126 @@ class Resolver:
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
         for key, st in states.items():
             for clue in st.clues:
+                if clue.network in st.kept:
+                    continue  # a re-check: what the earlier answer held still exists
                 if clue.network == "bluesky" and "bluesky" in nets:
                     bsky.setdefault(clue.value, []).append(_BskyAsk(key, "clue", clue))
                 elif clue.network == "mastodon" and "mastodon" in nets:
                     fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
-            if "bluesky" in nets:
+            if "bluesky" in nets and "bluesky" not in st.kept:
                 for handle in signals.same_handle_candidates(st.account.handle):
                     bsky.setdefault(handle, []).append(_BskyAsk(key, "same-handle"))
         self._run(states, bsky, fedi, [])
+
+    def _round_still_there(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        """A re-check: what the earlier answer pre-selected is checked to still exist, and then
+        reused instead of looked up again. Bluesky accounts by DID, fresh, 25 per getProfiles
+        call (deleted, deactivated and taken-down accounts are not returned, or are marked);
+        fediverse accounts on their own server (a cached "found" younger than a day stands;
+        a moved account answers with its new home). A profile that now says it is not the
+        person counts as gone too."""
+        bsky: dict[str, list[str]] = {}
+        fedi: dict[str, list[str]] = {}
+        for key, st in states.items():
+            for net, old in st.previous.items():
+                if net not in nets or not recheck.held(old) or old.get("bridged"):
+                    continue  # a Bridgy Fed mirror follows its source: found again with it
+                if net == "bluesky":
+                    actor = signals.valid_did(str(old.get("did") or "")) or (
+                        signals.valid_bsky_handle(str(old.get("handle") or ""))
+                    )
+                    if actor:
+                        bsky.setdefault(actor, []).append(key)
+                else:
+                    acct = str(old.get("acct") or "").lower()
+                    user, _, host = acct.partition("@")
+                    if signals.valid_acct(user, host) == acct:
+                        fedi.setdefault(acct, []).append(key)
+        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
+        failure: dict[int, Network] = {}
+        actors = list(bsky)
+        for i in range(0, len(actors), BATCH):
+            chunk = actors[i : i + BATCH]
+
+            def seen(found: dict[str, BskyProfile | None], chunk: list[str] = chunk) -> None:
+                for actor in chunk:
+                    for key in bsky[actor]:
+                        self._still_there(states[key], "bluesky", found.get(actor))
+
+            fut = self._submit(self.bluesky.fetch_profiles, chunk)
+            failure[id(fut)] = "bluesky"
+            futures.append((fut, sorted({k for a in chunk for k in bsky[a]}), seen))
+        # Fediverse: many of one server at once by id where the earlier answer kept it
+        # (Mastodon 4.3+), else each on its own server, fresh.
+        by_server: dict[str, list[tuple[str, str]]] = {}
+        single: list[str] = []
+        late: list[str] = []  # answered by id as moved or renamed, or a server that cannot say
+        for acct, keys in fedi.items():
+            old = states[keys[0]].previous["mastodon"]
+            host = host_of(str(old.get("url") or ""))
+            if isinstance(old.get("id"), str) and old["id"].isdigit() and host:
+                by_server.setdefault(host, []).append((acct, old["id"]))
+            else:
+                single.append(acct)
+        for host, items in by_server.items():
+            for i in range(0, len(items), ID_BATCH):
+                chunk = items[i : i + ID_BATCH]
+
+                def batch(
+                    found: dict[str, Any] | None, chunk: list[tuple[str, str]] = chunk
+                ) -> None:
+                    for acct, account_id in chunk:
+                        entity = None if found is None else found.get(account_id)
+                        user = acct.partition("@")[0]
+                        if found is None or (entity is not None and _changed(entity, user)):
+                            late.append(acct)  # cannot say, or moved: ask its server
+                            continue
+                        for key in fedi[acct]:
+                            st = states[key]
+                            profile = None
+                            if entity is not None and not entity.get("suspended"):
+                                profile = account_from_api(entity, acct, "mastodon")
+                            self._still_there(st, "mastodon", profile)
+
+                fut = self._submit(self.fediverse.accounts_by_id, host, [a for _, a in chunk])
+                failure[id(fut)] = "mastodon"
+                futures.append((fut, sorted({k for a, _ in chunk for k in fedi[a]}), batch))
+        self._collect(states, futures, failure)
+        futures, failure = [], {}
+        for acct in single + late:
+
+            def there(found: FediAccount | None, keys: list[str] = fedi[acct]) -> None:
+                for key in keys:
+                    self._still_there(states[key], "mastodon", found)
+
+            fut = self._submit(self.fediverse.lookup, acct, False, True)
+            failure[id(fut)] = "mastodon"
+            futures.append((fut, fedi[acct], there))
+        self._collect(states, futures, failure)
+
+    @staticmethod
+    def _still_there(st: _State, net: Network, profile: BskyProfile | FediAccount | None) -> None:
+        old = st.previous[net]
+        if profile is None or not decide_mod.usable(profile):
+            st.gone[net] = recheck.gone_match(net, old, "not-found")
+            return
+        why = contradiction.not_them(st.account, profile)
+        if why is not None:
+            st.gone[net] = recheck.gone_match(net, old, why)
+            return
+        ident = decide_mod.ident_of(profile)
+        if recheck.ident(net, old) not in (ident.lower(), profile_handle(profile)):
+            st.gone[net] = recheck.gone_match(net, old, "moved")  # the new home is kept
+        reasons = {r for r in old.get("reasons") or [] if isinstance(r, str)} - {"gone"}
+        st.kept[net] = Candidate(
+            network=net,
+            ident=ident,
+            profile=profile,
+            reasons=reasons,
+            bridged=bool(old.get("bridged")),
+            claimed=True,
+            level=old["level"],
+        )
 
     def _round_software(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         """Links shaped like another software's profile address (`pixelfed.social/alice`):
@@ -184,7 +313,7 @@ class Resolver:
             return
         domains: dict[str, list[tuple[str, Clue]]] = {}
         for key, st in states.items():
-            if "bluesky" in st.failed:
+            if "bluesky" in st.failed or "bluesky" in st.kept:
                 continue
             seen = {decide_mod.handle_of(f.profile) for f in st.found if f.network == "bluesky"}
             bluesky_said = signals.mentions_bluesky(st.account)
@@ -249,6 +378,57 @@ class Resolver:
                 if did and did == profile.did:
                     st.found.append(Found("bluesky", profile, "clue", clue))
 
+    @staticmethod
+    def _cross_asks(
+        key: str,
+        st: _State,
+        nets: tuple[Network, ...],
+        bsky: dict[str, list[_BskyAsk]],
+        fedi: dict[tuple[str, bool], list[tuple[str, Clue]]],
+    ) -> None:
+        """Addresses on the other network that the person's confirmed profile names (each
+        asked once per batch: `st.crossed` remembers them)."""
+        known = {(f.network, decide_mod.handle_of(f.profile)) for f in st.found}
+        known |= {(c.network, c.value) for c in st.clues} | st.crossed
+        b, m = st.best.get("bluesky"), st.best.get("mastodon")
+        if (
+            b is not None
+            and b.level == "confirmed"
+            and "mastodon" in nets
+            and not b.bridged
+            and "mastodon" not in st.kept
+        ):
+            assert isinstance(b.profile, BskyProfile)
+            text = " \n ".join((b.profile.description, *b.profile.links))
+            for clue in signals.clues_from_text(text, "bio"):
+                if clue.network == "mastodon" and ("mastodon", clue.value) not in known:
+                    fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
+                    st.crossed.add(("mastodon", clue.value))
+        if (
+            m is not None
+            and m.level == "confirmed"
+            and "bluesky" in nets
+            and not m.bridged
+            and "bluesky" not in st.kept
+        ):
+            assert isinstance(m.profile, FediAccount)
+            text = " \n ".join([m.profile.note] + [v for _, v in m.profile.fields])
+            for clue in signals.clues_from_text(text, "bio"):
+                if clue.network == "bluesky" and ("bluesky", clue.value) not in known:
+                    bsky.setdefault(clue.value, []).append(_BskyAsk(key, "cross-link", clue))
+                    st.crossed.add(("bluesky", clue.value))
+
+    def _round_late_cross_links(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+        """Profiles confirmed only by the name search (a link back on a profile found by its
+        name) may name the person's account on the other network: asked now."""
+        bsky: dict[str, list[_BskyAsk]] = {}
+        fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
+        for key, st in states.items():
+            self._cross_asks(key, st, nets, bsky, fedi)
+        if bsky or fedi:
+            self._run(states, bsky, fedi, [])
+            self._decide_all(states, nets)
+
     def _round_linked(
         self,
         states: dict[str, _State],
@@ -263,21 +443,8 @@ class Resolver:
         searches: list[tuple[str, str]] = []
         link_searches: list[tuple[str, str, str | None]] = []
         for key, st in states.items():
-            known = {(f.network, decide_mod.handle_of(f.profile)) for f in st.found}
-            known |= {(c.network, c.value) for c in st.clues}
+            self._cross_asks(key, st, nets, bsky, fedi)
             b, m = st.best.get("bluesky"), st.best.get("mastodon")
-            if b is not None and b.level == "confirmed" and "mastodon" in nets and not b.bridged:
-                assert isinstance(b.profile, BskyProfile)
-                text = " \n ".join((b.profile.description, *b.profile.links))
-                for clue in signals.clues_from_text(text, "bio"):
-                    if clue.network == "mastodon" and ("mastodon", clue.value) not in known:
-                        fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
-            if m is not None and m.level == "confirmed" and "bluesky" in nets and not m.bridged:
-                assert isinstance(m.profile, FediAccount)
-                text = " \n ".join([m.profile.note] + [v for _, v in m.profile.fields])
-                for clue in signals.clues_from_text(text, "bio"):
-                    if clue.network == "bluesky" and ("bluesky", clue.value) not in known:
-                        bsky.setdefault(clue.value, []).append(_BskyAsk(key, "cross-link", clue))
             if (
                 "bluesky" in nets
                 and self.settings.name_search
@@ -464,7 +631,26 @@ class Resolver:
     @staticmethod
     def _decide_all(states: dict[str, _State], nets: tuple[Network, ...]) -> None:
         for st in states.values():
-            st.best, st.others = decide_mod.decide(st.account, st.found, nets)
+            best: dict[Network, Candidate | None] = {}
+            others: dict[Network, list[Candidate]] = {}
+            for net in nets:
+                best[net], others[net] = decide_mod.decide_network(st.account, net, st.found)
+            for net, gone in st.gone.items():
+                # A cached copy of an account found gone today is no evidence of it.
+                dead = {recheck.ident(net, gone), str(gone.get("handle") or "").lower()}
+                b = best.get(net)
+                if b is not None and {b.ident.lower(), profile_handle(b.profile)} & dead:
+                    best[net] = None
+                others[net] = [
+                    c
+                    for c in others.get(net, [])
+                    if not {c.ident.lower(), profile_handle(c.profile)} & dead
+                ]
+            for net, kept in st.kept.items():
+                if net in nets:  # a re-check: the earlier match, still there
+                    best[net] = kept
+                    others[net] = [c for c in others.get(net, []) if c.ident != kept.ident]
+            st.best, st.others = decide_mod.add_bridges(best, others, st.found)
 
     @staticmethod
     def _answer(st: _State, acc: Account, nets: tuple[Network, ...]) -> dict[str, Any]:
@@ -476,6 +662,15 @@ class Resolver:
             net: [c.to_json() for c in st.others.get(net, [])] if net in nets else []  # type: ignore[call-overload]
             for net in ("bluesky", "mastodon")
         }
+        for net, gone in st.gone.items():
+            # Said so: the match itself when nothing else is pre-selected, else a candidate.
+            shown = out.get(net)
+            if shown is None or shown["level"] not in recheck.PRESELECTED:
+                if shown is not None:
+                    out["candidates"][net].insert(0, shown)
+                out[net] = gone
+            else:
+                out["candidates"][net].insert(0, gone)
         failed = sorted(n for n in st.failed if n in nets or n == "bridge")
         out["error"] = (
             {
@@ -489,6 +684,15 @@ class Resolver:
 
 
 _FAILED = object()
+
+
+def _changed(entity: Any, user: str) -> bool:
+    """The account answered by id is no longer simply the one asked for: moved, or renamed."""
+    return bool(entity.get("moved")) or str(entity.get("username") or "").lower() != user
+
+
+def profile_handle(profile: BskyProfile | FediAccount) -> str:
+    return decide_mod.handle_of(profile).lower()
 
 
 def _is_cross(st: _State, clue: Clue) -> bool:

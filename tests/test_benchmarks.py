@@ -44,7 +44,14 @@ def test_small_run(tmp_path: Path) -> None:
     assert "by kind" in stdout
     assert size["peer"]["accounts"] == 15
     assert report["scan"]["read"] == 60
-    assert "| Passerelle cold | 60 |" in stdout and "| peer" in stdout
+    # 60 accounts of the mix, then the families of time (issue #20).
+    assert size["accounts"] == 80
+    assert "| Passerelle cold | 80 |" in stdout and "| peer" in stdout
+    # Checked again weeks later (issue #21): every arrival found and marked new.
+    rc = size["recheck"]
+    assert rc["arrivals"] >= 3 and rc["found_new"] == rc["arrivals"], rc
+    assert rc["gone_said"] == rc["left"], rc
+    assert "checking again, weeks later" in stdout
     # The second yardstick: real X accounts, beside the peer approach on the same accounts.
     real = report["real"]
     assert real["accounts"] == 40 and real["peer"]["accounts"] == 40

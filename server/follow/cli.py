@@ -49,6 +49,7 @@ def follow(args: argparse.Namespace, body: Any, settings: Settings) -> int:
         "bluesky" if args.network == "bluesky" else "mastodon",
         levels,
         include_bridged=args.include_bridged,
+        only_new=args.only_new,
     )
     state = RunState.load(state_path(args), args.network)
     state.add_targets(chosen)

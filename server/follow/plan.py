@@ -31,12 +31,18 @@ def parse_levels(text: str) -> tuple[str, ...]:
 
 
 def targets(
-    body: Any, network: str, levels: tuple[str, ...], include_bridged: bool = False
+    body: Any,
+    network: str,
+    levels: tuple[str, ...],
+    include_bridged: bool = False,
+    only_new: bool = False,
 ) -> list[Target]:
     """The selected matches on one network, each account once, in the results' order.
 
     Bridgy Fed mirrors of accounts on the other network only with `include_bridged` (for
-    someone who does not follow people there: else every post would come twice)."""
+    someone who does not follow people there: else every post would come twice). A match a
+    re-check found gone is never followed; with `only_new`, only those a re-check marked new
+    (`passerelle resolve --previous`)."""
     results = body.get("results") if isinstance(body, dict) else body
     if not isinstance(results, list):
         raise InputError(
@@ -53,6 +59,8 @@ def targets(
         if not isinstance(match, dict) or match.get("level") not in LEVELS:
             raise InputError(f'results[{i}].{network} is not a match (no valid "level")')
         if match["level"] not in levels or (match.get("bridged") and not include_bridged):
+            continue
+        if match.get("gone") or (only_new and match.get("new") is not True):
             continue
         if network == "bluesky":
             ident, handle = match.get("did"), match.get("handle")

@@ -30,6 +30,7 @@ FOUND_TTL = 24 * 3600
 MISSING_TTL = 6 * 3600
 SEARCH_TTL = 24 * 3600
 SEARCH_LIMIT = 5  # what Mastodon gives a visitor without a token
+ID_BATCH = 40  # accounts asked by id at once: the page size of Mastodon's account lists
 # Servers whose /api/v1/accounts/lookup answers like Mastodon's.
 MASTODON_API = frozenset(
     {
@@ -165,14 +166,15 @@ class Fediverse:
         return jrd if isinstance(jrd, dict) else None
 
     # -- the account ---------------------------------------------------------------------------
-    def lookup(self, acct: str, bare: bool = False) -> FediAccount | None:
+    def lookup(self, acct: str, bare: bool = False, fresh: bool = False) -> FediAccount | None:
         """Verify `user@host` on its own server; None when it is not a fediverse account.
+        `fresh`: asked even when the cache knows (a re-check of an account found before).
 
         Raises UpstreamUnavailable when a server could not be asked (nothing is cached then).
         """
         key = f"fedi:acct:{int(bare)}:{acct}"
         with flights.one(key):
-            hit = self.cache.get(key)
+            hit = MISSING if fresh else self.cache.get(key)
             if hit is not MISSING:
                 count(hits=1)
                 return FediAccount.from_json(hit) if hit else None
@@ -181,6 +183,27 @@ class Fediverse:
                 key, found.to_json() if found else None, FOUND_TTL if found else MISSING_TTL
             )
             return found
+
+    # -- many accounts of one server at once, by id (a re-check) --------------------------------
+    def accounts_by_id(self, host: str, ids: list[str]) -> dict[str, Any] | None:
+        """Mastodon 4.3's `GET /api/v1/accounts?id[]=…` (Mastodon.py `accounts`): the
+        accounts of this server that still exist, by id, in one request; a suspended one is
+        answered with `suspended: true`, a deleted one not at all. None when the server cannot
+        say (older software, or it refuses visitors): ask each account then."""
+        assert len(ids) <= ID_BATCH
+        if self.software(host) not in MASTODON_API:
+            return None
+        try:
+            found = self._mastodon(host).accounts(ids)
+        except (
+            mastodon_errors.MastodonNetworkError,
+            mastodon_errors.MastodonRatelimitError,
+            mastodon_errors.MastodonServerError,
+        ) as e:
+            raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
+        except mastodon_errors.MastodonError:
+            return None
+        return {str(a.get("id")): a for a in found or [] if a.get("id") is not None}
 
     # -- a large server's account search --------------------------------------------------------
     def search_accounts(
@@ -224,7 +247,7 @@ class Fediverse:
                     continue
                 if "@" not in acct:
                     acct = f"{acct}@{server}"
-                found.append(account_from_api(account, acct, ""))
+                found.append(account_from_api(account, acct, "", own_server=False))
             self.cache.set(key, [a.to_json() for a in found], SEARCH_TTL)
             return found
 
@@ -293,7 +316,7 @@ class Fediverse:
             m_user, _, m_host = moved_acct.lower().partition("@")
             if not valid_username(m_user) or ascii_host(m_host) is None:
                 return None
-            return account_from_api(moved, moved_acct.lower(), software)
+            return account_from_api(moved, moved_acct.lower(), software, own_server=False)
         return account_from_api(account, canonical, software)
 
     def _via_actor(
@@ -365,8 +388,11 @@ class Fediverse:
         )
 
 
-def account_from_api(account: Any, acct: str, software: str) -> FediAccount:
-    """Our account from a Mastodon API Account entity (as Mastodon.py parses it)."""
+def account_from_api(
+    account: Any, acct: str, software: str, own_server: bool = True
+) -> FediAccount:
+    """Our account from a Mastodon API Account entity (as Mastodon.py parses it); its `id`
+    kept only when the entity comes from the account's own server."""
     fields = tuple(
         (html_to_text(str(f.get("name", ""))), html_to_text(str(f.get("value", ""))))
         for f in account.get("fields") or []
@@ -380,4 +406,5 @@ def account_from_api(account: Any, acct: str, software: str) -> FediAccount:
         avatar=str(account.get("avatar")) if account.get("avatar") else None,
         software=software,
         bot=bool(account.get("bot")),
+        id=str(account.get("id") or "") if own_server else "",
     )

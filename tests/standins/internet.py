@@ -489,6 +489,19 @@ class FediServer:
             # The instance as a real Mastodon describes itself (recorded), renamed to this host.
             body = self.w.instance[path.rstrip("/")].replace("localhost:3000", host)
             return Response(body, 200, content_type="application/json; charset=utf-8")
+        if path == "/api/v1/accounts" and software == "mastodon":
+            # Mastodon 4.3+ (docs.joinmastodon.org, methods/accounts "Get multiple accounts";
+            # Mastodon.py `accounts`): the accounts that exist among the ids, the others left
+            # out; a suspended one answered with `suspended: true`.
+            wanted = set(request.args.getlist("id[]"))
+            found = []
+            for acc in accounts.values():
+                e = self.entity(host, acc)
+                if e["id"] in wanted:
+                    if acc.get("suspended"):
+                        e["suspended"] = True
+                    found.append(e)
+            return _json(found, headers=self.mastodon_ratelimit())
         if path == "/api/v1/accounts/lookup" and software == "mastodon":
             acct = (request.args.get("acct") or "").lstrip("@")
             user, _, domain = acct.partition("@")
@@ -1026,6 +1039,12 @@ class Internet:
             "REQUESTS_CA_BUNDLE": str(self.ca.ca_file),
             "PASSERELLE_DNS_SERVERS": self.dns.address,
         }
+
+    def change(self, world: dict[str, Any]) -> None:
+        """The networks as they are later (people joined, some left): served from now on."""
+        with self.world.lock:
+            self.world.__init__(world)  # type: ignore[misc]
+        self.dns.records = {k.lower().rstrip("."): v for k, v in self.world.dns_txt.items()}
 
     def _passthrough(self, app: Flask) -> Response:
         host = (request.host or "").split(":")[0].lower()

@@ -824,7 +824,8 @@ CASES: list[tuple[str, int]] = [
 ]
 
 
-def build_world(size: int, seed: int = 7) -> dict[str, Any]:
+def build_world(size: int, seed: int = 7, time: bool = False) -> dict[str, Any]:
+    """`size` accounts of the mix; with `time`, then the families of time (`TIME_CASES`)."""
     b = WorldBuilder(seed)
     # every case at least once, then the weighted mix
     order = [name for name, _ in CASES]
@@ -833,7 +834,7 @@ def build_world(size: int, seed: int = 7) -> dict[str, Any]:
         case = order.pop(0) if order else b.rng.choices([n for n, _ in CASES], weights)[0]
         getattr(b, "case_" + case)()
     del b.accounts[size:]
-    for _ in range(max(2, size // 90)):
+    for _ in range(max(2, size // 90) if time else 0):
         for case in TIME_CASES:
             getattr(b, "case_" + case)()
     return {
@@ -849,8 +850,10 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=360)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-time", action="store_true", help="without the families of time")
     args = p.parse_args()
-    json.dump(build_world(args.size, args.seed), sys.stdout, ensure_ascii=False, indent=1)
+    world = build_world(args.size, args.seed, time=not args.no_time)
+    json.dump(world, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
 
 
