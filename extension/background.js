@@ -96,7 +96,7 @@ async function resolveBatch(cfg, accounts, onUnreachable) {
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     let answer = null;
     try {
-      answer = await post(cfg.serviceUrl, '/api/resolve', { accounts, networks: cfg.networks }, cfg.token);
+      answer = await post(cfg.serviceUrl, '/api/resolve', cfg.body || { accounts, networks: cfg.networks }, cfg.token);
     } catch (e) {
       lastError = e && e.message ? e.message : String(e); // the service is not reachable
       if (attempt === 0 && onUnreachable) await onUnreachable();
@@ -164,6 +164,146 @@ async function resolveList(key, openWanted) {
     }
     await setJob(key, { status: 'done', total, done: done(), failed: todo(true).length, networks: cfg.networks });
     if (open) await api.tabs.create({ url: api.runtime.getURL(`pages/results.html?list=${encodeURIComponent(key)}`) });
+  } catch (e) {
+    await setJob(key, { status: 'error', error: e && e.message ? e.message : String(e) });
+  }
+}
+
+// -- checking again (people arrive over months) ---------------------------------------------
+// Every account of a list is asked again with its earlier answer: the service looks afresh for
+// those it did not find, checks that those it found still exist, marks the new ones ("new") and
+// says who is gone. Answers replace the stored ones batch by batch, each marked with the check
+// it belongs to, so a stopped background carries on where it stopped (`resumeAll`). The
+// toolbar badge then shows how many people are new.
+const rechecking = new Set();
+
+function runRecheck(key, { scheduled = false } = {}) {
+  if (rechecking.has(key) || running.has(key)) return Promise.resolve();
+  rechecking.add(key);
+  armResumeAlarm();
+  return awake(() => recheckList(key, scheduled)).finally(() => rechecking.delete(key));
+}
+
+function newMatches(results) {
+  const counts = { bluesky: 0, mastodon: 0 };
+  for (const r of Object.values(results || {})) {
+    for (const net of ['bluesky', 'mastodon']) if (r && r[net] && r[net].new) counts[net] += 1;
+  }
+  return counts;
+}
+
+async function showBadge() {
+  const all = await api.storage.local.get(null);
+  let n = 0;
+  for (const [k, v] of Object.entries(all)) if (k.startsWith('checked:') && v && v.unseen) n += v.newCount || 0;
+  const action = api.action || api.browserAction;
+  if (action && action.setBadgeText) await action.setBadgeText({ text: n ? String(n) : '' });
+}
+
+// -- the schedule: saved lists checked again in the background --------------------------------
+// Off, weekly or monthly (the options page; the results page asks on first use). A daily alarm
+// (it survives Firefox's suspension of the event page and browser restarts) checks again each
+// saved list whose last check is older than the chosen interval, one list at a time and one
+// batch at a time with a pause between batches, so a schedule never floods the service. When
+// people are found: the toolbar badge counts them and a notification says so.
+const SCHEDULE_ALARM = 'passerelle-recheck';
+const INTERVAL_DAYS = { weekly: 7, monthly: 30 };
+const SCHEDULED_PAUSE_MS = 2000;
+
+async function armSchedule() {
+  if (!api.alarms) return;
+  const { settings: s } = await api.storage.local.get('settings');
+  const every = s && INTERVAL_DAYS[s.recheck];
+  if (!every) {
+    await api.alarms.clear(SCHEDULE_ALARM);
+    return;
+  }
+  const existing = await api.alarms.get(SCHEDULE_ALARM);
+  if (!existing) api.alarms.create(SCHEDULE_ALARM, { delayInMinutes: 60, periodInMinutes: 24 * 60 });
+}
+
+async function runSchedule() {
+  const all = await api.storage.local.get(null);
+  const s = all.settings || {};
+  const every = INTERVAL_DAYS[s.recheck];
+  if (!every) return;
+  const now = Date.now();
+  for (const k of Object.keys(all)) {
+    if (!k.startsWith('scan:') || !all[`results:${k.slice(5)}`]) continue;
+    const key = k.slice(5);
+    const job = all[`job:${key}`];
+    if (job && (job.status === 'resolving' || job.status === 'rechecking')) continue;
+    const checked = all[`checked:${key}`];
+    const last = (checked && checked.at) || (job && job.updatedAt) || 0;
+    if (now - last < every * 24 * 3600 * 1000) continue;
+    await runRecheck(key, { scheduled: true }); // one list at a time
+  }
+}
+
+async function notifyNew(key, counts) {
+  if (!api.notifications || !(counts.bluesky + counts.mastodon)) return;
+  const note = {
+    type: 'basic',
+    iconUrl: api.runtime.getURL('icons/128.png'),
+    title: api.i18n.getMessage('notifyNewTitle'),
+    message: api.i18n.getMessage('notifyNew', [String(counts.bluesky + counts.mastodon),
+      String(counts.bluesky), String(counts.mastodon)]),
+  };
+  const id = await api.notifications.create(`passerelle-new:${key}`, note);
+  // What the browser accepted to show, kept with the list (a headless Firefox closes its
+  // notifications at once, so getAll() cannot tell afterwards).
+  await api.storage.local.set({ [`notified:${key}`]: { id, title: note.title, message: note.message, at: Date.now() } });
+}
+
+if (api.notifications && api.notifications.onClicked) {
+  api.notifications.onClicked.addListener((id) => {
+    if (!id.startsWith('passerelle-new:')) return;
+    const key = id.slice('passerelle-new:'.length);
+    api.tabs.create({ url: api.runtime.getURL(`pages/results.html?list=${encodeURIComponent(key)}`) });
+  });
+}
+
+async function recheckList(key, scheduled = false) {
+  const jobKey = `job:${key}`;
+  try {
+    const cfg = await settings();
+    const scanKey = `scan:${key}`;
+    const resultsKey = `results:${key}`;
+    const got = await api.storage.local.get([scanKey, resultsKey, jobKey]);
+    const scan = got[scanKey];
+    if (!scan) return;
+    const results = got[resultsKey] || {};
+    const previous = got[jobKey];
+    const startedAt = previous && previous.status === 'rechecking' ? previous.startedAt : Date.now();
+    const total = scan.order.length;
+    const todo = () => scan.order.filter((h) => !results[h] || results[h].checkedAt !== startedAt);
+    const progress = () => setJob(key, {
+      status: 'rechecking', startedAt, total, done: total - todo().length, networks: cfg.networks,
+    });
+    await progress();
+    const pending = todo();
+    for (let i = 0; i < pending.length; i += CONFIG.batchSize) {
+      const handles = pending.slice(i, i + CONFIG.batchSize);
+      const accounts = handles.map((h) => {
+        const before = results[h];
+        const prev = before && !before.error ? { bluesky: before.bluesky || null, mastodon: before.mastodon || null } : null;
+        return prev ? { ...scan.accounts[h], previous: prev } : scan.accounts[h];
+      });
+      const body = { accounts, networks: cfg.networks, recheck: true };
+      if (scheduled && i) await sleep(SCHEDULED_PAUSE_MS); // unattended: gentle on the service
+      const answers = await resolveBatch({ ...cfg, body }, accounts, () => setJob(key, {
+        status: 'rechecking', startedAt, total, done: total - todo().length, unreachable: cfg.serviceUrl,
+      }));
+      answers.forEach((r, j) => { results[handles[j]] = { ...r, checkedAt: startedAt }; });
+      await api.storage.local.set({ [resultsKey]: results });
+      await progress();
+    }
+    const counts = newMatches(results);
+    const newCount = counts.bluesky + counts.mastodon;
+    await api.storage.local.set({ [`checked:${key}`]: { at: Date.now(), newCount, counts, unseen: newCount > 0 } });
+    await setJob(key, { status: 'done', total, done: total, failed: 0, networks: cfg.networks, rechecked: true, newCount });
+    await showBadge();
+    await notifyNew(key, counts);
   } catch (e) {
     await setJob(key, { status: 'error', error: e && e.message ? e.message : String(e) });
   }
@@ -342,6 +482,21 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     sendResponse({ ok: true });
     return false;
   }
+  if (msg.type === 'recheck' && typeof msg.key === 'string') {
+    runRecheck(msg.key);
+    sendResponse({ ok: true });
+    return false;
+  }
+  if (msg.type === 'seen-new' && typeof msg.key === 'string') {
+    // The results page showed this list's new arrivals: the badge stops counting them.
+    const k = `checked:${msg.key}`;
+    api.storage.local.get(k).then(async (got) => {
+      if (got[k]) await api.storage.local.set({ [k]: { ...got[k], unseen: false } });
+      await showBadge();
+      sendResponse({ ok: true });
+    });
+    return true;
+  }
   if (msg.type === 'bsky-follow' && typeof msg.key === 'string' && Array.isArray(msg.targets)) {
     awake(() => startFollow(msg)).then(sendResponse, (e) => sendResponse({ ok: false, error: e && e.message }));
     return true;
@@ -377,6 +532,10 @@ async function resumeAll() {
       unfinished = true;
       runJob(k.slice(4));
     }
+    if (k.startsWith('job:') && job.status === 'rechecking') {
+      unfinished = true;
+      runRecheck(k.slice(4));
+    }
     for (const prefix of ['follow', 'mfollow']) {
       if (k.startsWith(`${prefix}:`) && job.job && job.status && job.status !== 'done' && job.status !== 'stopped') {
         unfinished = true;
@@ -389,7 +548,12 @@ async function resumeAll() {
 if (api.alarms) {
   api.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === RESUME_ALARM) resumeAll();
+    if (alarm.name === SCHEDULE_ALARM) awake(runSchedule);
   });
 }
+api.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes.settings) armSchedule();
+});
+armSchedule();
 api.runtime.onStartup.addListener(resumeAll);
 resumeAll();

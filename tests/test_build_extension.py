@@ -40,7 +40,7 @@ def test_chrome_manifest(built: Path) -> None:
     for host in ("https://x.com/*", "https://twitter.com/*"):
         assert host in m["host_permissions"]
     # Nothing broader: no tabs, no activeTab; alarms wake a suspended background mid-resolve.
-    assert m["permissions"] == ["storage", "alarms"]
+    assert m["permissions"] == ["storage", "alarms", "notifications"]
     assert set(m["host_permissions"]) == {
         "https://x.com/*",
         "https://twitter.com/*",

@@ -33,6 +33,7 @@ async function init() {
   const nets = Array.isArray(s.networks) && s.networks.length ? s.networks : ['bluesky', 'mastodon'];
   document.getElementById('net-bluesky').checked = nets.includes('bluesky');
   document.getElementById('net-mastodon').checked = nets.includes('mastodon');
+  for (const radio of document.querySelectorAll('input[name=recheck]')) radio.checked = radio.value === s.recheck;
 
   document.getElementById('check').addEventListener('click', async () => {
     const out = document.getElementById('health');
@@ -63,7 +64,16 @@ async function init() {
       return;
     }
     const networks = ['bluesky', 'mastodon'].filter((n) => document.getElementById(`net-${n}`).checked);
-    await api.storage.local.set({ settings: { serviceUrl: origin, networks: networks.length ? networks : ['bluesky', 'mastodon'] } });
+    const chosen = document.querySelector('input[name=recheck]:checked');
+    const current = (await api.storage.local.get('settings')).settings || {};
+    await api.storage.local.set({
+      settings: {
+        ...current,
+        serviceUrl: origin,
+        networks: networks.length ? networks : ['bluesky', 'mastodon'],
+        ...(chosen ? { recheck: chosen.value } : {}),
+      },
+    });
     if (session) {
       const value = token.value.trim();
       if (value) await session.set({ token: value });

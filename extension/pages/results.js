@@ -238,12 +238,13 @@ function buildRow(handle) {
     if (m && PRESELECTED.has(m.level) && (!m.bridged || state.onlyUse[net])) state.selected[net].add(handle);
     else state.selected[net].delete(handle);
   }
-  const row = h('tr', { 'data-testid': 'row', 'data-handle': account.handle },
+  const isNew = !!((bsky && bsky.new) || (masto && masto.new));
+  const row = h('tr', { 'data-testid': 'row', 'data-handle': account.handle, ...(isNew ? { 'data-new': 'true' } : {}) },
     who, matchCell('bluesky', handle, bsky, result && result.candidates),
     matchCell('mastodon', handle, masto, result && result.candidates));
   const haystack = [account.handle, account.name, bsky && bsky.handle, bsky && bsky.display_name,
     masto && masto.acct, masto && readableAddress(masto.acct), masto && masto.display_name].filter(Boolean).join(' ').toLowerCase();
-  return { handle, row, haystack, account, result };
+  return { handle, row, haystack, account, result, isNew };
 }
 
 function applyFilters() {
@@ -252,6 +253,7 @@ function applyFilters() {
   const net = document.getElementById('network').value;
   const notFound = document.getElementById('notfound').checked;
   const followsYou = document.getElementById('followsyou').checked;
+  const onlyNew = document.getElementById('onlynew').checked;
   let shown = 0;
   for (const r of state.rows) {
     const res = r.result || {};
@@ -262,12 +264,80 @@ function applyFilters() {
     if (show && net && !level && !notFound && !res[net]) show = false;
     if (show && notFound && matches.some((m) => m)) show = false;
     if (show && followsYou && !r.account.follows_you) show = false;
+    if (show && onlyNew && !r.isNew) show = false;
     r.row.hidden = !show;
     if (show) shown++;
   }
-  const filtered = q || level || net || notFound || followsYou;
+  const filtered = q || level || net || notFound || followsYou || onlyNew;
   document.getElementById('shown').textContent = filtered
     ? t('shownCount', [fmt(shown), fmt(state.rows.length)]) : '';
+}
+
+// -- checking again --------------------------------------------------------------------------
+function newRows() {
+  return state.rows.filter((r) => r.isNew);
+}
+
+function showNew() {
+  const rows = newRows();
+  const button = document.getElementById('follow-new');
+  const nets = { bluesky: 0, mastodon: 0 };
+  for (const r of rows) for (const net of Object.keys(nets)) if (r.result[net] && r.result[net].new) nets[net] += 1;
+  button.hidden = rows.length === 0;
+  button.textContent = t('followNew', [fmt(nets.bluesky), fmt(nets.mastodon)]);
+  const status = document.getElementById('recheck-status');
+  if (!state.rechecking) {
+    status.textContent = state.checkedAt ? t('newSinceLastCheck', [fmt(rows.length), new Date(state.checkedAt).toLocaleDateString()]) : '';
+  }
+  if (rows.length && state.key && !state.newSeen) {
+    state.newSeen = true;
+    api.runtime.sendMessage({ type: 'seen-new', key: state.key });
+  }
+}
+
+// "Follow the N new": only the new arrivals stay selected, and the follow panels open; the
+// usual sign-ins follow them (nothing is stored).
+function selectOnlyNew() {
+  for (const net of ['bluesky', 'mastodon']) {
+    state.selected[net].clear();
+    for (const r of newRows()) {
+      if (r.result[net] && r.result[net].new) state.selected[net].add(r.handle);
+      state.touched[net].add(r.handle);
+    }
+  }
+  for (const r of state.rows) {
+    for (const net of ['bluesky', 'mastodon']) {
+      state.touched[net].add(r.handle);
+      const box = r.row.querySelector(`[data-testid="select-${net}"]`);
+      if (box) box.checked = state.selected[net].has(r.handle);
+    }
+  }
+  document.getElementById('onlynew').checked = true;
+  applyFilters();
+  showSelected();
+  for (const id of ['follow-bsky', 'follow-masto']) document.getElementById(id).open = true;
+  document.getElementById('follow-bsky').scrollIntoView({ block: 'nearest' });
+}
+
+// The schedule is the user's choice, asked once, after a list's first check.
+async function askSchedule() {
+  const { settings: s } = await api.storage.local.get('settings');
+  document.getElementById('schedule-prompt').hidden = !!(s && s.recheck);
+}
+
+async function chooseSchedule(value) {
+  const { settings: s } = await api.storage.local.get('settings');
+  await api.storage.local.set({ settings: { ...(s || {}), recheck: value } });
+  document.getElementById('schedule-prompt').hidden = true;
+  document.getElementById('recheck-status').textContent = t(`scheduleChosen_${value}`);
+}
+
+function checkAgain() {
+  if (!state.key || state.rechecking) return;
+  state.rechecking = true;
+  state.newSeen = false;
+  document.getElementById('recheck').disabled = true;
+  api.runtime.sendMessage({ type: 'recheck', key: state.key });
 }
 
 function showCounts() {
@@ -455,6 +525,7 @@ function render() {
     showSelected();
     applyFilters();
     showReviewButton();
+    showNew();
   };
   add(0, Math.min(order.length, FIRST_ROWS));
   renderDone = new Promise((resolve) => {
@@ -681,9 +752,12 @@ async function load() {
   for (const net of ['bluesky', 'mastodon']) {
     if (saved && saved[net] && typeof saved[net] === 'object') state.reviews[net] = { ...saved[net] };
   }
+  const checked = (await api.storage.local.get(`checked:${state.key}`))[`checked:${state.key}`];
+  state.checkedAt = checked ? checked.at : null;
   render();
   updateAnnouncement();
   showJob(got[jobKey]);
+  if (got[jobKey] && got[jobKey].status === 'done') askSchedule();
   const followKey = `follow:${state.key}`;
   const follow = (await api.storage.local.get(followKey))[followKey];
   showFollow(follow);
@@ -706,6 +780,27 @@ async function load() {
 
 function showJob(job) {
   const p = document.getElementById('progress');
+  const status = document.getElementById('recheck-status');
+  if (job && job.status === 'rechecking') {
+    state.rechecking = true;
+    document.getElementById('recheck').disabled = true;
+    status.textContent = job.unreachable ? t('serviceUnreachable', [job.unreachable])
+      : t('recheckProgress', [fmt(job.done), fmt(job.total)]);
+    if (!state.resumeAsked) { // wakes a stopped background: it carries on where it stopped
+      state.resumeAsked = true;
+      api.runtime.sendMessage({ type: 'recheck', key: state.key });
+    }
+    p.hidden = true;
+    return;
+  }
+  if (state.rechecking && job && job.status !== 'rechecking') {
+    state.rechecking = false;
+    state.resumeAsked = false;
+    document.getElementById('recheck').disabled = false;
+    if (job.status === 'error') status.textContent = t('recheckFailed', [job.error || '']);
+    else state.checkedAt = Date.now();
+    showNew();
+  }
   if (job && job.status === 'resolving' && !state.resumeAsked) {
     // Wakes the background if it was stopped mid-way; it carries on where it stopped.
     state.resumeAsked = true;
@@ -727,7 +822,12 @@ for (const net of ['bluesky', 'mastodon']) {
     if (state.scan) render();
   });
 }
-for (const id of ['search', 'level', 'network', 'notfound', 'followsyou']) {
+document.getElementById('recheck').addEventListener('click', checkAgain);
+for (const b of document.querySelectorAll('[data-schedule]')) {
+  b.addEventListener('click', () => chooseSchedule(b.dataset.schedule));
+}
+document.getElementById('follow-new').addEventListener('click', selectOnlyNew);
+for (const id of ['search', 'level', 'network', 'notfound', 'followsyou', 'onlynew']) {
   document.getElementById(id).addEventListener(id === 'search' ? 'input' : 'change', applyFilters);
 }
 document.getElementById('export-mastodon').addEventListener('click', exportMastodon);

@@ -26,6 +26,9 @@ PEOPLE = [f"ami{i:02d}.test" for i in range(5)]
 KEY = "owner/following"
 ANOTHER_PDS = ("moi-b.test", "moi-c.test")
 FIREFOX_ME = "moi-f.test"  # signs in with Bluesky from the Firefox build
+# Follow the people who arrived since the last check (#21): from Chromium, from Firefox.
+NEW_ME = {"chromium": "moi-n.test", "firefox": "moi-fn.test"}
+NEWCOMER = {"chromium": "ami03.test", "firefox": "ami04.test"}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,7 @@ def network() -> Iterator[devenv.AtprotoNetwork]:
     # Signs in with Bluesky's OAuth (its own follows, apart from moi-x.test's).
     accounts += [{"handle": "moi-o.test", "displayName": "Moi O", "password": PASSWORD}]
     accounts += [{"handle": FIREFOX_ME, "password": PASSWORD}]
+    accounts += [{"handle": h, "password": PASSWORD} for h in NEW_ME.values()]
     # Users of another provider (the network's second PDS): by app password, and by OAuth.
     accounts += [{"handle": h, "password": PASSWORD, "pds": 2} for h in ANOTHER_PDS]
     accounts += [{"handle": h, "displayName": h.split(".")[0].title()} for h in PEOPLE]
@@ -53,7 +57,7 @@ def follow_extension(
     tmp = tmp_path_factory.mktemp("follow")
     # Every sign-in finds the account's own PDS from its handle (DNS, then PLC): no
     # PASSERELLE_BSKY_PDS, as a hosted instance serving people of many providers runs.
-    me = ("moi-x.test", "moi-o.test", FIREFOX_ME, *ANOTHER_PDS)
+    me = ("moi-x.test", "moi-o.test", FIREFOX_ME, *ANOTHER_PDS, *NEW_ME.values())
     dns = TxtServer({f"_atproto.{h}": f"did={network.accounts[h]}" for h in me})
     served = Served(
         service_env(
@@ -340,3 +344,159 @@ def test_follow_on_mastodon_from_the_results_page(
         everything = page.evaluate("chrome.storage.local.get(null)")
     assert e2e_internet.world.follows["moi@home.social"] == {r[1] for r in rows}
     assert "tok-" not in repr(everything)  # the token stayed in the service's memory
+
+
+# -- checking again, then following the people who arrived (#21) ------------------------------
+RKEY = "owner/followers"
+RSEED = """([key, rows]) => {
+  const order = [], accounts = {};
+  rows.forEach(([x, name]) => {
+    order.push(x);
+    accounts[x] = {handle: x, name, bio: '', url: null, links: [], id: '1', follows_you: false};
+  });
+  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
+                                   current: key});
+}"""
+
+
+def _arrival(e2e_internet: Internet, network: devenv.AtprotoNetwork, browser: str) -> str:
+    """The newcomer's Bluesky account appears on the AppView, naming their X account back (the
+    account is a real one of the local network: following it writes a real record)."""
+    from tests.standins.internet import add_bsky_profile
+
+    handle = NEWCOMER[browser]
+    x = f"new_{browser}"
+    add_bsky_profile(
+        e2e_internet.world,
+        {
+            "did": network.accounts[handle],
+            "handle": handle,
+            "displayName": f"Nouvelle {browser.title()}",
+            "description": f"Arrivée ! Anciennement x.com/{x}",
+            "labels": [],
+            "links": [],
+        },
+    )
+    return x
+
+
+def test_check_again_then_follow_the_new_ones(
+    playwright: Any,
+    follow_extension: Path,
+    network: devenv.AtprotoNetwork,
+    e2e_internet: Internet,
+) -> None:
+    """Chromium: a list checked once; a person joins; Check again marks them new; "Follow the
+    new ones" leaves them alone selected; the follow writes exactly their record on the PDS."""
+    from tests.e2e.helpers import storage, wait_until
+    from tests.standins.internet import delete_bsky_profile
+
+    rows = [["new_chromium", "Nouvelle Chromium"], ["other_chromium", "Quelqu'un"]]
+    with extension_context(playwright, follow_extension) as (ctx, ext_id):
+        page = ctx.new_page()
+        page.goto(f"chrome-extension://{ext_id}/pages/options.html")
+        page.evaluate(RSEED, [RKEY, rows])
+        page.evaluate(f"chrome.runtime.sendMessage({{type: 'resume', key: '{RKEY}'}})")
+        job = lambda: storage(page, f"job:{RKEY}") or {}  # noqa: E731
+        wait_until(page, lambda: job().get("status") == "done", "the first check")
+        try:
+            _arrival(e2e_internet, network, "chromium")
+            page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={RKEY}")
+            page.get_by_test_id("recheck").click()
+            row = page.locator('[data-handle="new_chromium"]')
+            expect(row).to_have_attribute("data-new", "true", timeout=60_000)
+            page.get_by_test_id("follow-new").click()
+            follow = page.get_by_test_id("bsky-follow")
+            expect(follow).to_have_text("Follow the 1 selected")
+            page.get_by_test_id("bsky-handle").fill(NEW_ME["chromium"])
+            page.get_by_test_id("bsky-password").fill(PASSWORD)
+            follow.click()
+            expect(page.get_by_test_id("follow-status")).to_have_text(
+                "Done: followed 1, already followed 0, failed 0.", timeout=120_000
+            )
+        finally:
+            delete_bsky_profile(e2e_internet.world, NEWCOMER["chromium"])
+    follows = {
+        r["value"]["subject"] for r in records(network, "app.bsky.graph.follow", NEW_ME["chromium"])
+    }
+    assert follows == {network.accounts[NEWCOMER["chromium"]]}
+
+
+def test_scheduled_check_in_firefox_then_follow_the_new_ones(
+    follow_extension: Path, network: devenv.AtprotoNetwork, e2e_internet: Internet
+) -> None:
+    """The Firefox build in Firefox ESR: the weekly schedule's alarm fires (brought forward by
+    the test), the background checks the list again, the badge counts the arrival and a
+    notification says so; the new row is then followed on the local network."""
+    from tests.firefox import firefox_path, firefox_with_extension
+    from tests.standins.internet import delete_bsky_profile
+    from tests.standins.tls import LocalCA
+
+    if firefox_path() is None:
+        pytest.fail("Firefox ESR is not installed: run scripts/test-deps.sh (make test does)")
+    rows = [["new_firefox", "Nouvelle Firefox"], ["other_firefox", "Quelqu'un"]]
+    get = "return chrome.storage.local.get(arguments[0]).then(x => x[arguments[0]] || null);"
+    with firefox_with_extension(follow_extension.parent / "firefox", LocalCA(), 9) as ff:
+        ff.client.navigate(ff.base + "pages/options.html")
+        run = lambda src, *a: ff.client.execute_script(src, script_args=list(a), sandbox=None)  # noqa: E731
+        run(f"return ({RSEED})(arguments[0]);", [RKEY, rows])
+        run(f"chrome.runtime.sendMessage({{type: 'resume', key: '{RKEY}'}});")
+        ff.wait(lambda: (run(get, f"job:{RKEY}") or {}).get("status") == "done", "first check")
+        try:
+            _arrival(e2e_internet, network, "firefox")
+            run(
+                "return chrome.storage.local.get('settings').then(({settings}) =>"
+                " chrome.storage.local.set({settings: {...(settings || {}), recheck: 'weekly'},"
+                f" 'checked:{RKEY}': {{at: Date.now() - 8 * 86400000}}}}));"
+            )
+            # The schedule arms its daily alarm once the setting is saved; then the test brings
+            # that alarm forward (created again under its name, it fires in 0.2 s).
+            ff.wait(lambda: run("return chrome.alarms.get('passerelle-recheck');"), "the schedule")
+            run("chrome.alarms.create('passerelle-recheck', {when: Date.now() + 200});")
+            ff.wait(
+                lambda: (run(get, f"job:{RKEY}") or {}).get("rechecked"),
+                "the scheduled re-check",
+                timeout=120,
+            )
+            assert run("return chrome.action.getBadgeText({});") == "1"
+            # Headless Firefox closes a notification as soon as it is shown: what the browser
+            # accepted (the id `notifications.create` resolved with) is read back from storage.
+            note = run(get, f"notified:{RKEY}")
+            assert note["id"] == f"passerelle-new:{RKEY}", note
+            assert note["message"] == (
+                "People you follow on X are now on Bluesky or the fediverse: "
+                "1 (1 on Bluesky, 0 on the fediverse)"
+            ), note
+            ff.client.navigate(ff.base + f"pages/results.html?list={RKEY}")
+            ff.wait(
+                lambda: ff.script(
+                    "return document.querySelector('[data-handle=new_firefox][data-new]');"
+                ),
+                "the new row",
+            )
+            ff.script("document.querySelector('[data-testid=follow-new]').click();")
+            ff.client.find_element("css selector", "[data-testid=bsky-handle]").send_keys(
+                NEW_ME["firefox"]
+            )
+            ff.client.find_element("css selector", "[data-testid=bsky-password]").send_keys(
+                PASSWORD
+            )
+            ff.client.find_element("css selector", "[data-testid=bsky-follow]").click()
+            ff.wait(
+                lambda: ff.script(
+                    "const s = document.querySelector('[data-testid=follow-status]');"
+                    "return s && s.dataset.status === 'done';"
+                ),
+                "the follow job done",
+                timeout=120,
+            )
+            text = ff.script(
+                "return document.querySelector('[data-testid=follow-status]').textContent;"
+            )
+        finally:
+            delete_bsky_profile(e2e_internet.world, NEWCOMER["firefox"])
+    assert text == "Done: followed 1, already followed 0, failed 0.", text
+    follows = {
+        r["value"]["subject"] for r in records(network, "app.bsky.graph.follow", NEW_ME["firefox"])
+    }
+    assert follows == {network.accounts[NEWCOMER["firefox"]]}

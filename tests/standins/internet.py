@@ -223,6 +223,30 @@ class World:
         self.follow_counts: dict[tuple[str, int], int] = {}
 
 
+def add_bsky_profile(world: World, profile: dict[str, Any]) -> None:
+    """A Bluesky account created now: known to getProfiles and to the search from now on."""
+    with world.lock:
+        world.data["bluesky"].append(profile)
+        i = len(world.data["bluesky"]) - 1
+        world.by_did[profile["did"]] = profile
+        world.by_handle[profile["handle"].lower()] = profile
+        for token in _fold(profile["displayName"]) + _fold(profile["handle"].replace(".", " ")):
+            world.words.setdefault(token, set()).add(i)
+        world.sorted_words = sorted(world.words)
+
+
+def delete_bsky_profile(world: World, handle: str) -> None:
+    """A Bluesky account deleted now: getProfiles leaves it out, the search no longer finds it."""
+    with world.lock:
+        profile = world.by_handle.pop(handle.lower(), None)
+        if profile is None:
+            return
+        world.by_did.pop(profile["did"], None)
+        i = next(j for j, p in enumerate(world.data["bluesky"]) if p is profile)
+        for ids in world.words.values():
+            ids.discard(i)
+
+
 def _prefixed(world: World, word: str) -> set[int]:
     """Profiles with a word starting with `word` (as the AppView's search matches prefixes)."""
     out: set[int] = set()
