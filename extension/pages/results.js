@@ -73,7 +73,12 @@ function matchCell(net, handle, match, candidates) {
         match.bridged ? h('span', { class: 'bridged', 'data-testid': `${net}-bridged`, text: t('bridged') }) : null),
       badge, reasons);
     const div = h('div', { class: 'match' }, box, info);
-    if (match.level === 'possible') suggestionParts(net, handle, div, info);
+    if (match.gone) {
+      // Gone since the last check: said so, never offered (there is nobody to follow).
+      box.disabled = true;
+      div.classList.add('gone');
+      info.prepend(h('div', { class: 'suggestion-label', 'data-testid': `${net}-gone`, text: t('goneLabel') }));
+    } else if (match.level === 'possible') suggestionParts(net, handle, div, info);
     td.append(div);
   }
   const others = (candidates && candidates[net]) || [];
@@ -130,7 +135,7 @@ function pendingReviews() {
   for (const r of state.rows) {
     for (const net of ['bluesky', 'mastodon']) {
       const m = r.result && r.result[net];
-      if (m && m.level === 'possible' && !state.reviews[net][r.handle]) out.push([r.handle, net]);
+      if (m && m.level === 'possible' && !m.gone && !state.reviews[net][r.handle]) out.push([r.handle, net]);
     }
   }
   return out;
@@ -211,6 +216,10 @@ function avatarImage(url) {
   return h('img', { class: 'avatar', src: safe, alt: '', loading: 'lazy', referrerpolicy: 'no-referrer' });
 }
 
+function isNewRow(result) {
+  return !!(result && ((result.bluesky && result.bluesky.new) || (result.mastodon && result.mastodon.new)));
+}
+
 function buildRow(handle) {
   const account = state.scan.accounts[handle];
   const result = state.view[handle] || null;
@@ -220,6 +229,7 @@ function buildRow(handle) {
       avatarImage(account.avatar),
       h('div', {},
         h('div', { class: 'name', 'data-testid': 'x-name', text: account.name || account.handle }),
+        isNewRow(result) ? h('span', { class: 'new-badge', 'data-testid': 'new-badge', text: t('newBadge') }) : null,
         h('a', { class: 'handle', href: xUrl, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'x-handle', text: `@${account.handle}` }),
         account.follows_you ? h('div', { class: 'handle', text: t('filterFollowsYou') }) : null,
         result && result.error ? h('div', { class: 'error', 'data-testid': 'row-error', text: t('errorRow') }) : null)));
@@ -227,6 +237,10 @@ function buildRow(handle) {
   const masto = result ? result.mastodon : null;
   for (const [net, m] of [['bluesky', bsky], ['mastodon', masto]]) {
     const verdict = state.reviews[net][handle];
+    if (m && m.gone) { // gone since the last check: nothing to follow
+      state.selected[net].delete(handle);
+      continue;
+    }
     if (m && m.level === 'possible' && verdict) { // the user's review of a suggestion holds
       state.touched[net].add(handle);
       if (verdict === 'yes') state.selected[net].add(handle);
@@ -238,7 +252,7 @@ function buildRow(handle) {
     if (m && PRESELECTED.has(m.level) && (!m.bridged || state.onlyUse[net])) state.selected[net].add(handle);
     else state.selected[net].delete(handle);
   }
-  const isNew = !!((bsky && bsky.new) || (masto && masto.new));
+  const isNew = isNewRow(result);
   const row = h('tr', { 'data-testid': 'row', 'data-handle': account.handle, ...(isNew ? { 'data-new': 'true' } : {}) },
     who, matchCell('bluesky', handle, bsky, result && result.candidates),
     matchCell('mastodon', handle, masto, result && result.candidates));

@@ -61,9 +61,12 @@ def _job(page: Any) -> dict[str, Any]:
 
 
 def test_check_again_marks_the_new_and_the_gone(
-    playwright: Any, extension_dir: Path, e2e_internet: Internet, people: None
+    playwright: Any, extension_dir: Path, e2e_internet: Internet, people: None, tmp_path: Path
 ) -> None:
-    with extension_context(playwright, extension_dir) as (ctx, ext_id):
+    with extension_context(playwright, extension_dir, viewport=(1280, 560)) as (ctx, ext_id):
+        from tests.e2e.test_screenshots import faces
+
+        faces(ctx)  # the networks' picture servers, for the README's picture
         page = ctx.new_page()
         page.goto(f"chrome-extension://{ext_id}/pages/options.html")
         page.evaluate(SEED, [KEY, ROWS])
@@ -119,7 +122,15 @@ def test_check_again_marks_the_new_and_the_gone(
         leave = page.locator('[data-handle="leave_x"]')
         expect(leave).not_to_have_attribute("data-new", "true")
         expect(leave.get_by_test_id("bluesky-level")).to_have_attribute("data-level", "possible")
-        expect(leave.get_by_test_id("select-bluesky")).not_to_be_checked()
+        expect(leave.get_by_test_id("select-bluesky")).to_be_disabled()
+        expect(leave.get_by_test_id("bluesky-gone")).to_have_text("Gone since the last check")
+        expect(leave.get_by_test_id("bluesky-suggestion")).to_have_count(0)  # not offered
+        expect(arrive.get_by_test_id("new-badge")).to_have_text("New")
+        expect(page.get_by_test_id("recheck-status")).to_contain_text("1 new since the last check")
+        # The README's picture of the new arrivals (written by `make screenshots`).
+        from tests.e2e.test_screenshots import save
+
+        save(page, "results-new.png", tmp_path)
         leave.get_by_test_id("bluesky-level").click()
         expect(leave.get_by_test_id("bluesky-reasons")).to_contain_text("Gone since the last check")
         expect(page.get_by_test_id("recheck-status")).to_contain_text("1 new since the last check")
