@@ -282,8 +282,8 @@ async function recheckList(key, scheduled = false) {
     });
     await progress();
     const pending = todo();
-    for (let i = 0; i < pending.length; i += CONFIG.batchSize) {
-      const handles = pending.slice(i, i + CONFIG.batchSize);
+    for (let i = 0; i < pending.length; i += CONFIG.recheckBatchSize) {
+      const handles = pending.slice(i, i + CONFIG.recheckBatchSize);
       const accounts = handles.map((h) => {
         const before = results[h];
         const prev = before && !before.error ? { bluesky: before.bluesky || null, mastodon: before.mastodon || null } : null;

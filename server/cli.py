@@ -18,6 +18,7 @@ from .models import NETWORKS
 from .validate import InputError, parse_request
 
 CHUNK = 100  # accounts resolved together; progress moves a chunk at a time
+RECHECK_CHUNK = 500
 # The largest input file read: 10,000 accounts with long bios take about 25 MB as the
 # extension exports them; beyond this something is wrong with the file (or it is not a list).
 MAX_INPUT_BYTES = 32 * 2**20
@@ -249,9 +250,12 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     bar = _Bar(len(accounts))
     bar.update(0)
     try:
-        for i in range(0, len(accounts), CHUNK):
+        # A re-check goes in larger chunks: what it checks still exists is asked of each
+        # server many at a time, within one chunk.
+        step = CHUNK if previous is None else RECHECK_CHUNK
+        for i in range(0, len(accounts), step):
             part = resolver.resolve(
-                accounts[i : i + CHUNK], args.networks, search_as=search_as, previous=previous
+                accounts[i : i + step], args.networks, search_as=search_as, previous=previous
             )
             results += part["results"]
             for k in stats:

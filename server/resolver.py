@@ -177,8 +177,10 @@ class Resolver:
         fedi: dict[str, list[str]] = {}
         for key, st in states.items():
             for net, old in st.previous.items():
-                if net not in nets or not recheck.held(old) or old.get("bridged"):
-                    continue  # a Bridgy Fed mirror follows its source: found again with it
+                if net not in nets or not recheck.held(old):
+                    continue
+                if net == "mastodon" and old.get("bridged"):
+                    continue  # a Bluesky account's fediverse mirror: found again with it
                 if net == "bluesky":
                     actor = signals.valid_did(str(old.get("did") or "")) or (
                         signals.valid_bsky_handle(str(old.get("handle") or ""))
