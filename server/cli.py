@@ -293,10 +293,35 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_cache(url: str | None) -> None:
+    """The cache the workers will share opens (and, for Redis, answers) before any of them
+    starts: else each worker would fail at boot with a traceback."""
+    from .cache import CacheURLError, RedisCache, open_cache
+
+    try:
+        cache = open_cache(url)
+    except CacheURLError as e:
+        raise UsageError(str(e)) from None
+    except (OSError, ImportError, ValueError) as e:
+        raise UsageError(f"PASSERELLE_CACHE_URL: cannot open the cache: {e}") from None
+    try:
+        if isinstance(cache, RedisCache):
+            try:
+                cache.client.ping()
+            except Exception as e:  # redis.ConnectionError and its kin
+                raise UsageError(
+                    f"PASSERELLE_CACHE_URL: no Redis answers at {url} ({type(e).__name__}): "
+                    "start it, or set PASSERELLE_CACHE_URL to sqlite:///PATH or none"
+                ) from None
+    finally:
+        cache.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import run
 
-    load()  # fail now, with exit 2, on a bad setting
+    settings = load()  # fail now, with exit 2, on a bad setting
+    _check_cache(settings.cache_url)  # …and on a cache that cannot work, before any worker
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: expected 1..65535")
     if args.workers < 1 or args.threads < 1:

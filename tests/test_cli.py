@@ -119,6 +119,26 @@ def test_bad_usage_exits_2_with_one_line(
     assert p.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("cache_url", "needle"),
+    [
+        # Before: every gunicorn worker failed at boot with a traceback (#22).
+        ("redis://127.0.0.1:9/0", "no Redis answers at redis://127.0.0.1:9/0"),
+        ("memcached://127.0.0.1:11211", "unknown scheme 'memcached'"),
+    ],
+)
+def test_serve_with_a_cache_that_cannot_work_exits_2_before_any_worker(
+    env: dict[str, str], cache_url: str, needle: str
+) -> None:
+    p = run(
+        ["serve", "--port", "8799", "--workers", "2"], {**env, "PASSERELLE_CACHE_URL": cache_url}
+    )
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert needle in p.stderr and "PASSERELLE_CACHE_URL" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+    assert "Worker failed to boot" not in p.stdout + p.stderr
+
+
 def test_bad_setting_exits_2(env: dict[str, str], accounts_file: Path) -> None:
     p = run(["resolve", str(accounts_file)], {**env, "PASSERELLE_TIMEOUT": "soon"})
     assert p.returncode == 2

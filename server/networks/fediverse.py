@@ -193,15 +193,8 @@ class Fediverse:
         assert len(ids) <= ID_BATCH
         if self.software(host) not in MASTODON_API:
             return None
-        try:
-            found = self._mastodon(host).accounts(ids)
-        except (
-            mastodon_errors.MastodonNetworkError,
-            mastodon_errors.MastodonRatelimitError,
-            mastodon_errors.MastodonServerError,
-        ) as e:
-            raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
-        except mastodon_errors.MastodonError:
+        found = _asked(host, lambda: self._mastodon(host).accounts(ids))
+        if found is None:
             return None
         return {str(a.get("id")): a for a in found or [] if a.get("id") is not None}
 
@@ -228,17 +221,13 @@ class Fediverse:
             if self.software(server) not in MASTODON_API:
                 return []
             client = self._mastodon(server) if token is None else self._signed_in(server, token)
-            try:
-                result = client.search_v2(
+            result = _asked(
+                server,
+                lambda: client.search_v2(
                     query, resolve=False, result_type="accounts", limit=SEARCH_LIMIT
-                )
-            except (
-                mastodon_errors.MastodonNetworkError,
-                mastodon_errors.MastodonRatelimitError,
-                mastodon_errors.MastodonServerError,
-            ) as e:
-                raise UpstreamUnavailable(f"{server}: {type(e).__name__}") from e
-            except mastodon_errors.MastodonError:
+                ),
+            )
+            if result is None:
                 return []  # this server keeps its search for signed-in users
             found = []
             for account in result.get("accounts") or []:
@@ -386,6 +375,21 @@ class Fediverse:
             software=software,
             bot=False,
         )
+
+
+def _asked(host: str, call: Any) -> Any:
+    """One Mastodon.py call: a server that cannot be reached, limits us or fails is
+    UpstreamUnavailable (ask again later); one that refuses the question answers None."""
+    try:
+        return call()
+    except (
+        mastodon_errors.MastodonNetworkError,
+        mastodon_errors.MastodonRatelimitError,
+        mastodon_errors.MastodonServerError,
+    ) as e:
+        raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
+    except mastodon_errors.MastodonError:
+        return None
 
 
 def account_from_api(
