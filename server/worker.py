@@ -19,6 +19,7 @@ import contextlib
 import json
 import re
 import selectors
+import socket
 import time
 from collections import deque
 from functools import partial
@@ -27,6 +28,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 HEAD_LIMIT = 64 * 1024
+LINGER = 2.0  # seconds a refused client has to read its answer before the socket is closed
 BODY_LIMIT = 2 * 1024 * 1024 + 64 * 1024  # the API reads 2 MB; more is refused (413) unread
 _LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d+)[ \t]*$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*chunked", re.I | re.M)
@@ -79,6 +81,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading: deque[Any] = deque()  # connections being read, oldest deadline first
+        self.lingering: deque[Any] = deque()  # refused connections closing, oldest first
 
     def enqueue_req(self, conn: Any) -> None:
         if conn.initialized or self.cfg.is_ssl:
@@ -127,11 +130,52 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _drop(self, conn: Any, answer: bytes | None = None) -> None:
         """Closes a connection that never sent a whole request, telling it why if it can (one
-        non-blocking send: a client that does not read is not waited for)."""
+        non-blocking send: a client that does not read is not waited for).
+
+        With an answer, the close lingers (as Apache's does): closing a socket whose client
+        has sent bytes we have not read makes the kernel send a reset, not a FIN, and the
+        client's kernel then drops our answer before the client reads it: a slow client got
+        `ConnectionResetError` instead of its 408 (#22). So the socket is half-closed after
+        the answer, what the client still sends is read and discarded, and it is closed when
+        the client closes its side, or after `LINGER` seconds."""
         self._forget(conn)
-        if answer:
-            with contextlib.suppress(OSError):
-                conn.sock.send(answer)
+        if not answer:
+            self.nr_conns -= 1
+            conn.close()
+            return
+        with contextlib.suppress(OSError):
+            self._discard(conn.sock)
+            conn.sock.send(answer)
+            conn.sock.shutdown(socket.SHUT_WR)
+        conn.linger_deadline = time.monotonic() + LINGER
+        self.lingering.append(conn)
+        try:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._lingers, conn))
+        except (OSError, ValueError, KeyError):
+            self._close_lingering(conn)
+
+    @staticmethod
+    def _discard(sock: Any) -> bool:
+        """Reads and drops what has arrived; True once the client has closed its side."""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError:
+                return True
+            if not chunk:
+                return True
+
+    def _lingers(self, conn: Any, _sock: Any) -> None:
+        if self._discard(conn.sock):
+            self._close_lingering(conn)
+
+    def _close_lingering(self, conn: Any) -> None:
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        with contextlib.suppress(ValueError):
+            self.lingering.remove(conn)
         self.nr_conns -= 1
         conn.close()
 
@@ -140,3 +184,5 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]
         now = time.monotonic()
         while self.reading and self.reading[0].read_deadline <= now:
             self._drop(self.reading[0], TIMED_OUT)
+        while self.lingering and self.lingering[0].linger_deadline <= now:
+            self._close_lingering(self.lingering[0])
