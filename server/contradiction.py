@@ -68,15 +68,62 @@ def _contains(a: str, b: str, least: int = 4) -> bool:
     return len(short) >= least and short in long
 
 
+# Words a display name carries beside the name: pronouns.
+_PRONOUNS = frozenset(
+    [
+        "she",
+        "her",
+        "hers",
+        "he",
+        "him",
+        "his",
+        "they",
+        "them",
+        "theirs",
+        "elle",
+        "il",
+        "iel",
+        "lui",
+        "ela",
+        "ele",
+        "sie",
+        "ihr",
+    ]
+)
+
+
+def _name_words(text: str | None) -> list[str]:
+    return [w for w in latin_words(text) if w not in _PRONOUNS]
+
+
+def _other_person(dest: list[str], x_name: list[str]) -> bool:
+    """One word in common and another name on each side: "Priya Sharma" for "Priya G. Henry",
+    "Alice Dupont" for "Alice Martin". A freed handle is often taken by a namesake of its
+    first owner's first name: the first name alone ties nothing then. An initial is no other
+    name ("Alice M." for "Alice Martin")."""
+
+    def unmatched(words: list[str], others: list[str]) -> list[str]:
+        return [
+            w
+            for w in words
+            if len(w) >= 3
+            and not any(_alike(w, o) or (len(o) <= 2 and w.startswith(o)) for o in others)
+        ]
+
+    shared = [d for d in dest if len(d) >= 3 and any(_alike(d, w) for w in x_name)]
+    return len(shared) == 1 and bool(unmatched(dest, x_name)) and bool(unmatched(x_name, dest))
+
+
 def name_ties(account: Account, display_name: str) -> bool:
-    """The destination's display name shares something with the X name or the X handle."""
-    dest = latin_words(display_name)
+    """The destination's display name shares something with the X name or the X handle (and
+    is not plainly someone else's name sharing one word with it)."""
+    dest = _name_words(display_name)
     if not dest:
         return False
-    x_name = latin_words(account.name)
+    x_name = _name_words(account.name)
     x_handle = _handle_words(account.handle)
-    if _shares_a_word(dest, x_name) or _shares_a_word(dest, x_handle):
-        return True
+    if _shares_a_word(dest, x_name + x_handle):
+        return not _other_person(dest, x_name)
     compact_dest = "".join(dest)
     for x in ("".join(x_name), "".join(x_handle)):
         if _contains(compact_dest, x, least=5 if x != "".join(x_name) else 4):
@@ -187,7 +234,7 @@ def unlike(
     itself, and a freed handle keeps that likeness under its new owner."""
     if linked_back or cross_linked:
         return False
-    if not latin_words(profile.display_name):
+    if not _name_words(profile.display_name):
         return False
     if name_ties(account, profile.display_name):
         return False

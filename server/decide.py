@@ -190,7 +190,7 @@ def decide_network(
             _doubt(account, c, has_clue, found)
         cands.append(c)
     cands.sort(key=_rank, reverse=True)
-    _break_ties(cands)
+    _break_ties(cands, account)
     if not cands:
         return None, []
     others = cands[1 : 1 + MAX_CANDIDATES]
@@ -214,7 +214,7 @@ def _bucket(aff: float) -> int:
     return 2 if aff >= SAME else 1 if aff >= CLOSE else 0
 
 
-def _break_ties(cands: list[Candidate]) -> None:
+def _break_ties(cands: list[Candidate], account: Account) -> None:
     """Two different accounts both pre-selectable and not clearly apart: trust neither."""
     if len(cands) < 2:
         return
@@ -229,9 +229,20 @@ def _break_ties(cands: list[Candidate]) -> None:
         return
     if top.level == "confirmed" and _named_by_x(top) and _named_by_x(second):
         # "🦋 perso : a.bsky.social · pro : b.bsky.social": the X profile names both as the
-        # person's own (and neither shows someone else): both are theirs; the first stays.
-        for c in cands[1:]:
-            c.level = "possible"
+        # person's own (and neither shows someone else): both are theirs; the first named
+        # stays the match (read again here: ties are rare), the other is a candidate.
+        named = [c for c in cands if c.level == "confirmed" and _named_by_x(c)]
+        where = {(c.network, c.value): i for i, c in enumerate(signals.extract(account))}
+
+        def position(c: Candidate) -> int:
+            keys = {(c.network, c.ident.lower()), (c.network, handle_of(c.profile).lower())}
+            return min((where[k] for k in keys if k in where), default=len(where))
+
+        first = min(named, key=position)
+        for c in cands:
+            if c is not first:
+                c.level = "possible"
+        cands.sort(key=_rank, reverse=True)
         return
     tied = top.level
     native = [c for c in cands if c.level == tied and not on_threads(c)]

@@ -60,6 +60,7 @@ def test_software_address(where: str, text: str, software: str, names: str) -> N
     mine = [c for c in clues if c.network == network]
     assert len({c.value for c in mine}) == 2, mine
     found = [Found(network, _profile(f"{c.network}:{c.value}"), "clue", c) for c in mine]  # type: ignore[arg-type]
+    found.reverse()  # the networks answer in any order: the text's order decides
     best, others = decide_network(account, network, found)  # type: ignore[arg-type]
     assert best is not None and best.level == "confirmed", best
     ident = best.profile.handle if isinstance(best.profile, BskyProfile) else best.profile.acct

@@ -36,13 +36,19 @@ def later(world: dict[str, Any], joins: int, leaves: int, seed: int = 11) -> dic
     arrived: dict[str, dict[str, str]] = {}
     left: dict[str, dict[str, str]] = {}
     moved: dict[str, str] = {}
+    taken = {p["handle"] for p in w["bluesky"]}
     for i, a in enumerate(rng.sample(unmatched, min(joins, len(unmatched)))):
         label = a["handle"].lower().replace("_", "-")[:14] + "-new"
-        handle = f"{label}.bsky.social"
+        handle, n = f"{label}.bsky.social", 2
+        while handle in taken:  # large worlds: two X handles alike in their first letters
+            handle, n = f"{label}{n}.bsky.social", n + 1
+        taken.add(handle)
         bio = f"Enfin ici. Anciennement x.com/{a['handle']}"
         got = {"bluesky": handle}
         if i % 3 == 0:  # also on the fediverse, said on the new Bluesky profile
-            user = a["handle"].lower()[:20]
+            user, base, n = a["handle"].lower()[:20], a["handle"].lower()[:20], 2
+            while user in w["servers"][JOIN_SERVER]["accounts"]:
+                user, n = f"{base}{n}", n + 1
             w["servers"][JOIN_SERVER]["accounts"][user] = {
                 "username": user,
                 "display_name": a["name"],
@@ -80,7 +86,9 @@ def later(world: dict[str, Any], joins: int, leaves: int, seed: int = 11) -> dic
         user, _, host = acct.partition("@")
         server = w["servers"][host]["accounts"]
         if j == 0:  # moved: the old account points to the new one
-            new_user = user + "2"
+            new_user, n = user + "2", 3
+            while new_user in w["servers"][JOIN_SERVER]["accounts"]:
+                new_user, n = f"{user}{n}", n + 1
             w["servers"][JOIN_SERVER]["accounts"][new_user] = {**server[user], "username": new_user}
             server[user] = {**server[user], "moved": f"{new_user}@{JOIN_SERVER}"}
             moved[a["handle"]] = f"{new_user}@{JOIN_SERVER}"

@@ -669,10 +669,29 @@ class WorldBuilder:
     def stranger_now(self) -> tuple[str, str]:
         return self.rng.choice(ELSEWHERE)
 
+    def fresh(self, handle: str) -> str:
+        """`handle`, or `handle` with a digit, so that no two accounts share one (a large world
+        drew the same pseudonym twice, and the second took the first one's handle)."""
+        taken = {p["handle"] for p in self.bluesky.values()}
+        label, _, rest = handle.partition(".")
+        n = 2
+        while handle in taken:
+            handle = f"{label}{n}.{rest}"
+            n += 1
+        return handle
+
+    def fresh_user(self, user: str, host: str) -> str:
+        accounts = self.servers[_idna(host)]["accounts"]
+        base, n = user, 2
+        while user in accounts:
+            user = f"{base}{n}"
+            n += 1
+        return user
+
     def case_recycled_bsky(self) -> None:
         """The X bio named a handle years ago; it was freed and someone else has it now."""
         name, x, slug = self.person()
-        h = f"{slug[:12]}{self.rng.randint(1, 9)}.bsky.social"
+        h = self.fresh(f"{slug[:12]}{self.rng.randint(1, 9)}.bsky.social")
         other, life = self.stranger_now()
         self.add_bsky(h, other, life)
         marker = self.rng.choice(["🦋 @{}", "Bluesky : {}", "Aussi sur @{}", "{} 🦋"])
@@ -682,14 +701,15 @@ class WorldBuilder:
         name, x, slug = self.person()
         host = self.rng.choice(MASTODON_SERVERS[:4])
         other, life = self.stranger_now()
-        acct = self.add_fedi(f"{slug[:10]}{self.rng.randint(1, 9)}", host, other, f"<p>{life}</p>")
+        user = self.fresh_user(f"{slug[:10]}{self.rng.randint(1, 9)}", host)
+        acct = self.add_fedi(user, host, other, f"<p>{life}</p>")
         self.add_x("recycled-fedi", x, name, f"{self.bio()} 🐘 @{acct}")
 
     def case_pseudonym_linking_back(self) -> None:
         """Another display name, but the profile names the X account back: theirs."""
         name, x, _ = self.person()
         word = self.rng.choice(["moonwitch", "velonaute", "sunflower", "pixelnomad"])
-        h = f"{word}{self.rng.randint(10, 99)}.bsky.social"
+        h = self.fresh(f"{word}{self.rng.randint(10, 99)}.bsky.social")
         self.add_bsky(h, word.capitalize() + " 🌙", f"Anciennement x.com/{x}")
         self.add_x("pseudonym-link-back", x, name, f"{self.bio()} 🦋 {h}", bsky=h)
 
@@ -705,14 +725,14 @@ class WorldBuilder:
                 ("{}", "Cuenta de parodia de twitter.com/{}"),
             ]
         )
-        h = f"{slug[:10]}-{self.rng.choice(['fans', 'archive', 'parodie'])}.bsky.social"
+        h = self.fresh(f"{slug[:10]}-{self.rng.choice(['fans', 'archive', 'parodie'])}.bsky.social")
         self.add_bsky(h, words[0].format(name), words[1].format(x))
         self.add_x("parody-link-back", x, name, self.bio())
 
     def case_bot_mirror(self) -> None:
         """An automated mirror of the X account's posts, marked so by its network."""
         name, x, slug = self.person()
-        h = f"{slug[:10]}-mirror.bsky.social"
+        h = self.fresh(f"{slug[:10]}-mirror.bsky.social")
         self.add_bsky(h, name, f"Posts from x.com/{x}", labels=("bot",))
         host = self.rng.choice(MASTODON_SERVERS[:4])
         self.add_fedi(
@@ -722,15 +742,16 @@ class WorldBuilder:
 
     def case_fan_and_real(self) -> None:
         name, x, slug = self.person()
-        real = f"{slug[:12]}.bsky.social"
+        real = self.fresh(f"{slug[:12]}.bsky.social")
         self.add_bsky(real, name, f"{self.bio()} ex-Twitter @{x}")
-        self.add_bsky(f"{slug[:9]}-fans.bsky.social", f"{name} Fans", f"Fan page of x.com/{x}")
+        fans = self.fresh(f"{slug[:9]}-fans.bsky.social")
+        self.add_bsky(fans, f"{name} Fans", f"Fan page of x.com/{x}")
         self.add_x("fan-and-real", x, name, self.bio(), bsky=real)
 
     def case_pixelfed(self) -> None:
         name, x, slug = self.person()
         host = self.rng.choice(PIXELFED_SERVERS)
-        user = slug[:12]
+        user = self.fresh_user(slug[:12], host)
         acct = self.add_fedi(user, host, name, f"<p>{self.bio()}</p>")
         if self.rng.random() < 0.5:
             self.add_x("pixelfed", x, name, self.bio(), links=[f"https://{host}/{user}"], fedi=acct)
@@ -739,7 +760,7 @@ class WorldBuilder:
 
     def case_website_path(self) -> None:
         name, x, slug = self.person()
-        h = f"{slug}.org"
+        h = self.fresh(f"{slug}.org")
         self.add_bsky(h, name, self.bio())
         url = f"http://www.{h}/{self.rng.choice(['blog', 'about', 'fr/accueil'])}"
         self.add_x("website-path", x, name, self.bio(), url=url, bsky=h)
@@ -747,8 +768,9 @@ class WorldBuilder:
     def case_two_own(self) -> None:
         """Two accounts of one person named together: either is theirs; the first is kept."""
         name, x, slug = self.person()
-        perso, pro = f"{slug[:11]}.bsky.social", f"{slug[:9]}-pro.bsky.social"
+        perso = self.fresh(f"{slug[:11]}.bsky.social")
         self.add_bsky(perso, name, self.bio())
+        pro = self.fresh(f"{slug[:9]}-pro.bsky.social")
         self.add_bsky(pro, name, self.bio())
         text = self.rng.choice(
             ["🦋 perso : {} · pro : {}", "@{} (perso) et @{} (boulot)", "Bluesky: {} / {} (work)"]
@@ -758,7 +780,7 @@ class WorldBuilder:
     def case_bad_username(self) -> None:
         """A server answers with a username no server may give (`-2+3`): no match."""
         name, x, slug = self.person()
-        user = slug[:10]
+        user = self.fresh_user(slug[:10], "odd.example")
         self.servers["odd.example"]["accounts"][user] = {
             "username": "-2+3",
             "display_name": name,
