@@ -31,7 +31,17 @@ def later(world: dict[str, Any], joins: int, leaves: int, seed: int = 11) -> dic
         for a in accounts
         if a["case"] == "neither" and not a["expect"]["bluesky"] and not a["expect"]["mastodon"]
     ]
-    found_b = [a for a in accounts if a["findable"]["bluesky"] and a["case"] == "bsky-bio-handle"]
+    # Leavers among handles held once (a large generated world may give one handle twice).
+    held: dict[str, int] = {}
+    for p in w["bluesky"]:
+        held[p["handle"]] = held.get(p["handle"], 0) + 1
+    found_b = [
+        a
+        for a in accounts
+        if a["findable"]["bluesky"]
+        and a["case"] == "bsky-bio-handle"
+        and held.get(a["expect"]["bluesky"]) == 1
+    ]
     found_m = [a for a in accounts if a["findable"]["mastodon"] and a["case"] == "fedi-handle"]
     arrived: dict[str, dict[str, str]] = {}
     left: dict[str, dict[str, str]] = {}
