@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests import devenv
+from tests.e2e.helpers import wait_for
 from tests.standins.relay import Relay
 
 pytestmark = pytest.mark.devenv
@@ -38,6 +39,9 @@ def network() -> Iterator[devenv.AtprotoNetwork]:
         {"handle": "moi-x.test", "displayName": "Me", "password": PASSWORD},
         # The user of another provider: an account on the network's second PDS.
         {"handle": "moi-b.test", "password": PASSWORD, "pds": 2},
+        # The same follow started twice at once (#25), and with a crash in the middle.
+        {"handle": "moi-t.test", "password": PASSWORD},
+        {"handle": "moi-k.test", "password": PASSWORD},
     ]
     accounts += [{"handle": h, "displayName": f"Person {h[4:6]}"} for h in PEOPLE]
     accounts += [{"handle": h, "displayName": f"Gone {how}"} for h, how in GONE.items()]
@@ -699,3 +703,117 @@ def test_a_hosted_instance_s_session_is_refreshed_with_its_assertion(
         front.stop()
         dns.stop()
     assert network.accounts[PEOPLE[29]] in subjects(network, "app.bsky.graph.follow")
+
+
+# -- the same follow started twice (#25) ---------------------------------------------------------
+def _start(
+    network: devenv.AtprotoNetwork, me: str, args: list[str], log: Path, budget: int = 5000
+) -> subprocess.Popen[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(log.parent),  # the runs of one test share one machine's lease folder
+        "BLUESKY_HANDLE": me,
+        "BLUESKY_APP_PASSWORD": PASSWORD,
+        "PASSERELLE_BSKY_PDS": network.pds,
+        "PASSERELLE_BSKY_WRITE_BUDGET": str(budget),
+        "PASSERELLE_CACHE_URL": "none",
+        "PASSERELLE_RETRIES": "0",
+        "PASSERELLE_TIMEOUT": "5",
+    }
+    out = open(log, "w")  # noqa: SIM115 - the child writes it; closed with the test's tmp
+    return subprocess.Popen(
+        [PASSERELLE, "follow", "bluesky", *args],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _once_each(network: devenv.AtprotoNetwork, me: str, collection: str) -> list[str]:
+    found = subjects(network, collection, me)
+    assert len(found) == len(set(found)), f"{collection} written twice: {len(found)} records"
+    return found
+
+
+def test_the_same_follow_started_twice_at_once_writes_each_record_once(
+    network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    """Two terminals, one command, each run its own state file: before, both read the follows
+    before either wrote, and every follow (list item, starter pack) was written twice."""
+    me, people = "moi-t.test", PEOPLE
+    f = results_file(tmp_path, network, people)
+    runs = [
+        _start(
+            network,
+            me,
+            [
+                str(f),
+                "--state",
+                str(tmp_path / f"state{i}.json"),
+                "--list",
+                "Deux fois",
+                "--starter-pack",
+                "Pack deux fois",
+            ],
+            tmp_path / f"run{i}.log",
+        )
+        for i in range(2)
+    ]
+    outs = []
+    for r in runs:
+        assert r.wait(timeout=300) == 0
+    for i in range(2):
+        outs.append((tmp_path / f"run{i}.log").read_text())
+    dids = {network.accounts[h] for h in people}
+    assert set(_once_each(network, me, "app.bsky.graph.follow")) == dids
+    # The list and the starter pack's list: each holds each person once.
+    items: dict[str, list[str]] = {}
+    for r in records(network, "app.bsky.graph.listitem", me):
+        items.setdefault(r["value"]["list"], []).append(r["value"]["subject"])
+    assert len(items) == 2
+    for members in items.values():
+        assert sorted(members) == sorted(dids), "a list item written twice"
+    lists = records(network, "app.bsky.graph.list", me)
+    assert sorted(r["value"]["name"] for r in lists) == ["Deux fois", "Pack deux fois"]
+    assert len(records(network, "app.bsky.graph.starterpack", me)) == 1
+    # The summaries are true: one run followed everyone, the other found them followed.
+    lines = sorted(o.strip().splitlines()[-1] for o in outs)
+    assert any(f"followed {len(people)}, skipped 0" in line for line in lines), lines
+    assert any(f"followed 0, skipped {len(people)} (already followed)" in line for line in lines)
+    assert any("waiting for another follow run of this account to end" in o for o in outs)
+
+
+def test_a_run_that_dies_midway_hands_over_to_the_waiting_one(
+    network: devenv.AtprotoNetwork, tmp_path: Path
+) -> None:
+    """The first run writes 10 follows, then waits for its write budget; a second run waits
+    for it; the first is killed (no clean exit): the second goes on from what is on the PDS."""
+    me, people = "moi-k.test", PEOPLE[:20]
+    f = results_file(tmp_path, network, people)
+    first = _start(
+        network, me, [str(f), "--state", str(tmp_path / "a.json")], tmp_path / "a.log", budget=30
+    )
+    try:
+        wait_for(
+            lambda: "write budget spent" in (tmp_path / "a.log").read_text(),
+            120,
+            "the first run to spend its budget",
+        )
+        second = _start(
+            network, me, [str(f), "--state", str(tmp_path / "b.json")], tmp_path / "b.log"
+        )
+        wait_for(
+            lambda: "waiting for another follow run" in (tmp_path / "b.log").read_text(),
+            60,
+            "the second run to wait for the first",
+        )
+        assert second.poll() is None
+    finally:
+        first.kill()
+        first.wait()
+    assert second.wait(timeout=300) == 0
+    dids = {network.accounts[h] for h in people}
+    assert set(_once_each(network, me, "app.bsky.graph.follow")) == dids
+    last = (tmp_path / "b.log").read_text().strip().splitlines()[-1]
+    assert "followed 10, skipped 10 (already followed), failed 0" in last, last

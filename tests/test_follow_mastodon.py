@@ -246,3 +246,51 @@ def test_plan_table(args: tuple[int, int, int], gist: list[str]) -> None:
     said = " | ".join(plan(*args))
     assert all(g in said for g in gist), said
     assert bool(said) == bool(gist)
+
+
+def test_the_same_follow_started_twice_at_once_is_counted_once(
+    world_net: Internet, tmp_path: Path
+) -> None:
+    """Mastodon follows are idempotent, but two runs at once each counted every follow
+    against the day's 400 and said it followed everyone (#25). The second now waits for the
+    first, then finds them followed: the summaries are true and add up."""
+    wanted = [f"p{i}@piaille.fr" for i in range(12)]
+    f = results_file(tmp_path, wanted)
+    env = {
+        **os.environ,
+        **world_net.env,
+        "MASTODON_ACCESS_TOKEN": TOKEN,
+        "PASSERELLE_CACHE_URL": "none",
+        "PASSERELLE_RETRIES": "0",
+        "PASSERELLE_TIMEOUT": "3",
+        "PASSERELLE_MAX_WAIT": "5",
+        "XDG_STATE_HOME": str(tmp_path / "state"),  # one machine: one lease folder
+    }
+    runs = [
+        subprocess.Popen(
+            [
+                PASSERELLE,
+                "follow",
+                "mastodon",
+                str(f),
+                "--server",
+                f"https://{HOME}",
+                "--state",
+                str(tmp_path / f"s{i}.json"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outs = [r.communicate(timeout=120) for r in runs]
+    assert all(r.returncode == 0 for r in runs), outs
+    summaries = sorted(out.strip().splitlines()[-1] for out, _ in outs)
+    assert summaries == [
+        "followed 0, skipped 12 (already followed), failed 0",
+        "followed 12, skipped 0 (already followed), failed 0",
+    ], summaries
+    assert any("waiting for another follow run" in err for _, err in outs)
+    assert set(wanted) <= world_net.world.follows["moi@home.social"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +31,7 @@ from tests.conftest import Served
 from tests.envvars import patched
 from tests.redis_server import RedisServer
 from tests.standins.internet import Internet
+from tests.test_follow_bluesky import records
 from tests.test_follow_mastodon import _server
 from tests.test_mastodon_oauth import HOME, consent
 
@@ -43,6 +45,8 @@ KEY = "a-secret-the-operator-keeps-in-the-environment"
 @pytest.fixture(scope="module")
 def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-w.test", "displayName": "Moi", "password": PASSWORD}]
+    # The same follow started twice at once (#25): on one service, and on two machines.
+    accounts += [{"handle": h, "password": PASSWORD} for h in ("moi-d1.test", "moi-d2.test")]
     accounts += [{"handle": h, "displayName": h} for h in PEOPLE]
     net = devenv.start(accounts)
     try:
@@ -221,3 +225,56 @@ def test_one_serve_with_two_workers_answers_every_poll(
             assert _finish(s, started["job"])["status"] == "done"
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("where", ["one service", "two machines sharing Redis"])
+def test_the_same_follow_started_twice_at_once_is_written_once(
+    network: devenv.AtprotoNetwork,
+    internet: Internet,
+    redis: RedisServer,
+    tmp_path: Path,
+    where: str,
+) -> None:
+    """A double click, two tabs, or two machines behind one address: two jobs for one account
+    and one selection, started at once. Before, each read the follows before the other wrote
+    and every follow was written twice. Now the second waits for the first (a lease per
+    account: a file lock on one machine, a Redis lease across machines), then finds them
+    followed."""
+    me = "moi-d1.test" if where == "one service" else "moi-d2.test"
+    people = PEOPLE[:24]
+    a = Served(_env(network, internet, redis, tmp_path / "a", PASSERELLE_SECRET_KEY=KEY))
+    b = (
+        a
+        if where == "one service"
+        else Served(_env(network, internet, redis, tmp_path / "b", PASSERELLE_SECRET_KEY=KEY))
+    )
+    try:
+        status, signed = call(
+            a.url, "/api/bluesky/session", {"handle": me, "app_password": PASSWORD}
+        )
+        assert status == 200, signed
+        body = {"session": signed["session"], "targets": targets(network, people)}
+        jobs: list[tuple[Served, str]] = []
+        threads = []
+        for served in (a, b):
+
+            def start(served: Served = served) -> None:
+                status, started = call(served.url, "/api/bluesky/follow", body)
+                assert status == 202, started
+                jobs.append((served, started["job"]))
+
+            threads.append(threading.Thread(target=start))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        views = [_finish(served, job) for served, job in jobs]
+    finally:
+        a.stop()
+        if b is not a:
+            b.stop()
+    assert all(v["status"] == "done" for v in views), views
+    follows = [r["value"]["subject"] for r in records(network, "app.bsky.graph.follow", me)]
+    assert sorted(follows) == sorted(network.accounts[h] for h in people), "written twice"
+    counts = sorted((v["counts"]["followed"], v["counts"]["skipped"]) for v in views)
+    assert counts == [(0, len(people)), (len(people), 0)], counts

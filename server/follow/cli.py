@@ -13,6 +13,7 @@ from ..config import Settings
 from ..networks.http import UpstreamUnavailable, session_for
 from ..validate import InputError
 from .budget import WriteBudget
+from .lease import account_lease, lease_folder, shared_cache
 from .plan import parse_levels, targets
 from .state import RunState
 
@@ -157,12 +158,15 @@ def _bluesky(args: argparse.Namespace, state: RunState, session: Any, settings: 
     runner = Runner(writer, state, budget, wait=not args.no_wait, report=_say)
     state.save()
     try:
-        runner.follow_all()
-        if args.list:
-            runner.make_list(args.list)
-        if args.starter_pack:
-            for uri in runner.make_starter_packs(args.starter_pack):
-                _say(f"starter pack: {uri}")
+        # One run per account at a time (another terminal, the results page): the follows
+        # are read after the other run has written its own (lease.py).
+        with account_lease(did, lease_folder(), shared_cache(settings.cache_url), _say):
+            runner.follow_all()
+            if args.list:
+                runner.make_list(args.list)
+            if args.starter_pack:
+                for uri in runner.make_starter_packs(args.starter_pack):
+                    _say(f"starter pack: {uri}")
     except BudgetExhausted as e:
         state.save()
         print(

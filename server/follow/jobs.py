@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..cache import Cache, NullCache, SqliteCache
+from ..cache import Cache, NullCache, RedisCache, SqliteCache
 from ..config import Settings
 from ..hosts import is_ip_literal
 from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable, session_for
 from .bluesky import BlueskyWriter, SignInError
 from .budget import WriteBudget
+from .lease import account_lease
 from .mastodon import MastodonStopped, follow_all
 from .mastodon import client as mastodon_client
 from .mastodon_oauth import MastodonAuth, MastodonSession
@@ -114,6 +115,8 @@ class Jobs:
         self.settings = settings
         self.folder = folder or state_folder()
         secret = settings.secret_key or secrets.token_urlsafe(32)
+        self.leases = self.folder.parent / "leases"  # one run per account (lease.py)
+        self.lease_cache = cache if isinstance(cache, RedisCache) else None  # across machines
         if cache is None or isinstance(cache, NullCache):
             # The cache is off: the workers of this machine still share through a file of
             # their own beside the job files (sealed values only; the key is not on disk).
@@ -390,11 +393,14 @@ class Jobs:
         runner = Runner(writer, job.state, budget, wait=True, report=job.report)
 
         def work() -> None:
-            runner.follow_all()
-            if list_name:
-                runner.make_list(list_name)
-            if pack_name:
-                runner.make_starter_packs(pack_name)
+            # The same account's other runs (another job, tab, worker or machine; the CLI)
+            # first: then the follows they wrote are read and skipped.
+            with account_lease(writer.did, self.leases, self.lease_cache, job.report):
+                runner.follow_all()
+                if list_name:
+                    runner.make_list(list_name)
+                if pack_name:
+                    runner.make_starter_packs(pack_name)
 
         return self._launch(job, work)
 
@@ -411,7 +417,8 @@ class Jobs:
             m = mastodon_client(
                 session.server, session.token, self._session(), self.settings.timeout
             )
-            follow_all(m, job.state, host, job.report)
+            with account_lease(session.acct, self.leases, self.lease_cache, job.report):
+                follow_all(m, job.state, host, job.report)
 
         return self._launch(job, work)
 

@@ -30,6 +30,7 @@ from ..config import Settings
 from ..hosts import split_url, why_not_public
 from ..networks.http import USER_AGENT
 from ..validate import SPACE, InputError
+from .lease import account_lease, lease_folder, shared_cache
 from .limits import is_daily, plan, when
 from .state import RunState
 
@@ -244,7 +245,8 @@ def follow_mastodon(
     for line in plan(pending, following, followers):
         say(line)
     try:
-        follow_all(m, state, host, say, wait=not args.no_wait)
+        with account_lease(account, lease_folder(), shared_cache(settings.cache_url), say):
+            follow_all(m, state, host, say, wait=not args.no_wait)
     except MastodonStopped as e:
         print(summary(state, f"stopped: {e}; run the same command again to resume"))
         return 1
