@@ -46,7 +46,9 @@ KEY = "a-secret-the-operator-keeps-in-the-environment"
 def network() -> Iterator[devenv.AtprotoNetwork]:
     accounts = [{"handle": "moi-w.test", "displayName": "Moi", "password": PASSWORD}]
     # The same follow started twice at once (#25): on one service, and on two machines.
-    accounts += [{"handle": h, "password": PASSWORD} for h in ("moi-d1.test", "moi-d2.test")]
+    accounts += [
+        {"handle": h, "password": PASSWORD} for h in ("moi-d1.test", "moi-d2.test", "moi-d3.test")
+    ]
     accounts += [{"handle": h, "displayName": h} for h in PEOPLE]
     net = devenv.start(accounts)
     try:
@@ -227,7 +229,7 @@ def test_one_serve_with_two_workers_answers_every_poll(
         s.stop()
 
 
-@pytest.mark.parametrize("where", ["one service", "two machines sharing Redis"])
+@pytest.mark.parametrize("where", ["one service", "two workers", "two machines sharing Redis"])
 def test_the_same_follow_started_twice_at_once_is_written_once(
     network: devenv.AtprotoNetwork,
     internet: Internet,
@@ -240,13 +242,17 @@ def test_the_same_follow_started_twice_at_once_is_written_once(
     and every follow was written twice. Now the second waits for the first (a lease per
     account: a file lock on one machine, a Redis lease across machines), then finds them
     followed."""
-    me = "moi-d1.test" if where == "one service" else "moi-d2.test"
+    me = {"one service": "moi-d1.test", "two workers": "moi-d3.test"}.get(where, "moi-d2.test")
     people = PEOPLE[:24]
-    a = Served(_env(network, internet, redis, tmp_path / "a", PASSERELLE_SECRET_KEY=KEY))
+    workers = 2 if where == "two workers" else 1
+    a = Served(
+        _env(network, internet, redis, tmp_path / "a", PASSERELLE_SECRET_KEY=KEY),
+        workers=workers,
+    )
     b = (
-        a
-        if where == "one service"
-        else Served(_env(network, internet, redis, tmp_path / "b", PASSERELLE_SECRET_KEY=KEY))
+        Served(_env(network, internet, redis, tmp_path / "b", PASSERELLE_SECRET_KEY=KEY))
+        if where == "two machines sharing Redis"
+        else a
     )
     try:
         status, signed = call(
