@@ -170,9 +170,9 @@ class Resolver:
         """A re-check: what the earlier answer pre-selected is checked to still exist, and then
         reused instead of looked up again. Bluesky accounts by DID, fresh, 25 per getProfiles
         call (deleted, deactivated and taken-down accounts are not returned, or are marked);
-        fediverse accounts on their own server (a cached "found" younger than a day stands;
-        a moved account answers with its new home). A profile that now says it is not the
-        person counts as gone too."""
+        fediverse accounts on their own server, fresh: 40 at a time by id on Mastodon 4.3+,
+        else one by one (a moved account answers with its new home). A profile that now says
+        it is not the person counts as gone too."""
         bsky: dict[str, list[str]] = {}
         fedi: dict[str, list[str]] = {}
         for key, st in states.items():
