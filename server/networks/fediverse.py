@@ -51,6 +51,12 @@ MASTODON_API = frozenset(
 )
 MAX_PAGE = 512 * 1024  # of a profile page's HTML, read for who the account is
 NOT_A_SERVER = ""  # cached software value for hosts that are not fediverse servers
+# Mastodon.py's errors that say "ask again later", not "no".
+TRANSIENT = (
+    mastodon_errors.MastodonNetworkError,
+    mastodon_errors.MastodonRatelimitError,
+    mastodon_errors.MastodonServerError,
+)
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
@@ -284,11 +290,7 @@ class Fediverse:
             account = self._mastodon(api_host).account_lookup(user)
         except mastodon_errors.MastodonNotFoundError:
             return None
-        except (
-            mastodon_errors.MastodonNetworkError,
-            mastodon_errors.MastodonRatelimitError,
-            mastodon_errors.MastodonServerError,
-        ) as e:
+        except TRANSIENT as e:
             raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
         except mastodon_errors.MastodonAPIError:
             return None  # e.g. lookup needs a token on this server: fall back to the actor
@@ -382,11 +384,7 @@ def _asked(host: str, call: Any) -> Any:
     UpstreamUnavailable (ask again later); one that refuses the question answers None."""
     try:
         return call()
-    except (
-        mastodon_errors.MastodonNetworkError,
-        mastodon_errors.MastodonRatelimitError,
-        mastodon_errors.MastodonServerError,
-    ) as e:
+    except TRANSIENT as e:
         raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
     except mastodon_errors.MastodonError:
         return None

@@ -123,3 +123,16 @@ def scan_to_results(ctx: Any, path: str, timeout: float = 120_000) -> Any:
     with ctx.expect_page(timeout=timeout) as opened:
         page.get_by_test_id("passerelle-scan").click()
     return opened.value
+
+
+# A scanned list (X handle, name) without answers yet, written into the extension's storage
+# from one of its pages: `page.evaluate(SEED_SCAN, [key, rows])`.
+SEED_SCAN = """([key, rows]) => {
+  const order = [], accounts = {};
+  rows.forEach(([x, name]) => {
+    order.push(x);
+    accounts[x] = {handle: x, name, bio: '', url: null, links: [], id: '1', follows_you: false};
+  });
+  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
+                                   current: key});
+}"""

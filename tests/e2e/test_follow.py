@@ -16,6 +16,7 @@ import build_extension
 from tests import devenv
 from tests.browser import extension_context
 from tests.conftest import Served, service_env
+from tests.e2e.helpers import SEED_SCAN
 from tests.standins.internet import Internet
 from tests.test_follow_bluesky import records
 
@@ -348,15 +349,7 @@ def test_follow_on_mastodon_from_the_results_page(
 
 # -- checking again, then following the people who arrived (#21) ------------------------------
 RKEY = "owner/followers"
-RSEED = """([key, rows]) => {
-  const order = [], accounts = {};
-  rows.forEach(([x, name]) => {
-    order.push(x);
-    accounts[x] = {handle: x, name, bio: '', url: null, links: [], id: '1', follows_you: false};
-  });
-  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
-                                   current: key});
-}"""
+RSEED = SEED_SCAN
 
 
 def _arrival(e2e_internet: Internet, network: devenv.AtprotoNetwork, browser: str) -> str:

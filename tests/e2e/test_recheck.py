@@ -15,20 +15,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import extension_context
-from tests.e2e.helpers import storage, wait_until
+from tests.e2e.helpers import SEED_SCAN, storage, wait_until
 from tests.standins.internet import Internet, add_bsky_profile, delete_bsky_profile
 from tests.standins.world import _did
 
 KEY = "owner/following"
-SEED = """([key, rows]) => {
-  const order = [], accounts = {};
-  rows.forEach(([x, name]) => {
-    order.push(x);
-    accounts[x] = {handle: x, name, bio: '', url: null, links: [], id: '1', follows_you: false};
-  });
-  return chrome.storage.local.set({[`scan:${key}`]: {key, order, accounts, state: 'done'},
-                                   current: key});
-}"""
+SEED = SEED_SCAN
 ROWS = [["arrive_x", "Zélie Arrivée"], ["leave_x", "Léon Départ"], ["stay_x", "Sacha Resté"]]
 
 
