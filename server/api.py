@@ -93,7 +93,8 @@ def _recheck(
     flag = body.get("recheck", False) if isinstance(body, dict) else False
     if not isinstance(flag, bool):
         raise ApiError(422, "invalid-field", "recheck must be true or false")
-    items = body.get("accounts") if isinstance(body, dict) else None
+    # The body is `{"accounts": [...]}` or the bare list (both forms of the contract).
+    items = body.get("accounts") if isinstance(body, dict) else body
     previous: dict[str, dict[Any, dict[str, Any]]] = {}
     for i, item in enumerate(items if isinstance(items, list) else []):
         if isinstance(item, dict) and item.get("previous") is not None:

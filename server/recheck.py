@@ -53,7 +53,11 @@ def parse_previous(value: Any, where: str) -> dict[Network, dict[str, Any]]:
         if not isinstance(match, dict) or not isinstance(match.get("level", ""), str):
             raise PreviousError(f"{where}: previous.{net} must be a match object or null")
         key = ("did", "handle") if net == "bluesky" else ("acct",)
-        if not any(isinstance(match.get(k), str) and match.get(k) for k in key):
+        if any(k in match and not (isinstance(match[k], str) and match[k]) for k in key):
+            raise PreviousError(
+                f"{where}: previous.{net}.{' / '.join(key)} must be a non-empty string"
+            )
+        if not any(match.get(k) for k in key):
             raise PreviousError(
                 f"{where}: previous.{net} must name the account ({' or '.join(key)})"
             )

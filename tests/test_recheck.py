@@ -148,6 +148,17 @@ def test_previous_answers_must_be_readable(served: Served) -> None:
     assert status == 422 and "mastodon" in body["error"]["message"], body
     status, body = post_json(served.url + "/api/resolve", {"accounts": [acc], "recheck": "yes"})
     assert status == 422, body
+    # Found by CI's fuzzing: the bare-list body's earlier answers were not read at all, and an
+    # address of another type than text passed when the other one was text.
+    status, body = post_json(
+        served.url + "/api/resolve", [{**acc, "previous": {"mastodon": {"acct": [["x"]]}}}]
+    )
+    assert status == 422 and "mastodon" in body["error"]["message"], body
+    status, body = post_json(
+        served.url + "/api/resolve",
+        {"accounts": [{**acc, "previous": {"bluesky": {"did": 5, "handle": "a.bsky.social"}}}]},
+    )
+    assert status == 422 and "bluesky" in body["error"]["message"], body
 
 
 # -- the command line -------------------------------------------------------------------------
