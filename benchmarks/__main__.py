@@ -179,24 +179,38 @@ def run_recheck(
                 for a, r, h in zip(xs, first, held, strict=True)
                 if h == want
             ]
-            start = len(net.control.paths)
-            for i in range(0, len(picked), RECHECK_BATCH):
-                part = picked[i : i + RECHECK_BATCH]
-                body = {"accounts": part, "networks": [n], "recheck": True}
-                requests.post(f"{url}/api/resolve", json=body, timeout=600).raise_for_status()
-            paths = net.control.paths[start:]
-            spent = sum(1 for host, _ in paths if (host == appview) == (n == "bluesky"))
-            mine = [(h, p) for h, p in paths if (h == appview) == (n == "bluesky")]
-            out.setdefault(n, {})[group] = {
-                "accounts": len(picked),
-                "requests": spent,
-                "per_account": round(spent / max(1, len(picked)), 3),
-                "by_kind": {
-                    k: round(v * max(1, len(picked)))
-                    for k, v in by_kind(mine, max(1, len(picked))).items()
-                    if v
-                },
-            }
+            # Twice: the first re-check after the scan, then the next one (a day later, the
+            # first re-check's answers sent back, nobody arriving in between): the second is
+            # what a list checked every day costs, once the answers carry what a batch needs.
+            for round_ in ("first", "next"):
+                start = len(net.control.paths)
+                answers: list[dict[str, Any]] = []
+                for i in range(0, len(picked), RECHECK_BATCH):
+                    part = picked[i : i + RECHECK_BATCH]
+                    body = {"accounts": part, "networks": [n], "recheck": True}
+                    r = requests.post(f"{url}/api/resolve", json=body, timeout=600)
+                    r.raise_for_status()
+                    answers += r.json()["results"]
+                paths = net.control.paths[start:]
+                mine = [(h, p) for h, p in paths if (h == appview) == (n == "bluesky")]
+                entry = {
+                    "accounts": len(picked),
+                    "requests": len(mine),
+                    "per_account": round(len(mine) / max(1, len(picked)), 3),
+                    "by_kind": {
+                        k: round(v * max(1, len(picked)))
+                        for k, v in by_kind(mine, max(1, len(picked))).items()
+                        if v
+                    },
+                }
+                if round_ == "first":
+                    out.setdefault(n, {})[group] = entry
+                else:
+                    out[n][group]["next"] = entry
+                picked = [
+                    {**a, "previous": {m: r[m] for m in ("bluesky", "mastodon")}}
+                    for a, r in zip(picked, answers, strict=True)
+                ]
     accounts = [
         {**a, "previous": {n: r[n] for n in ("bluesky", "mastodon")}}
         for a, r in zip(xs, first, strict=True)
@@ -426,7 +440,8 @@ def table(report: dict[str, Any]) -> str:
         lines += [
             "",
             "checking again, weeks later (1 in 15 arrived, 1 in 50 left; generated worlds),",
-            "upstream requests per account, by network and by what the first check found:",
+            "upstream requests per account, by network and by what the first check found",
+            "(next: the re-check after that one, its answers sent back, as a daily check costs):",
             "",
             "| accounts | Bluesky, unmatched | Bluesky, matched | fediverse, unmatched | "
             "fediverse, matched | whole list, by kind | arrivals found, marked new | "
@@ -437,6 +452,7 @@ def table(report: dict[str, Any]) -> str:
             rc = size["recheck"]
             cells = [
                 f"{rc[n][g]['per_account']} ({rc[n][g]['requests']:,} / {rc[n][g]['accounts']:,})"
+                + (f"; next {rc[n][g]['next']['per_account']}" if "next" in rc[n][g] else "")
                 for n in ("bluesky", "mastodon")
                 for g in ("unmatched", "matched")
             ]

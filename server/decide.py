@@ -50,6 +50,11 @@ class Found:
     source_ident: str | None = None
 
 
+def _own(profile: FediAccount) -> bool:
+    """Read from the account's own server (its id there, or its actor), not a copy."""
+    return bool(profile.id or profile.actor)
+
+
 def ident_of(profile: BskyProfile | FediAccount) -> str:
     return profile.did if isinstance(profile, BskyProfile) else profile.acct
 
@@ -148,7 +153,12 @@ def decide_network(
             by_ident.setdefault(ident_of(f.profile), []).append(f)
     cands: list[Candidate] = []
     for ident, items in by_ident.items():
-        profile = items[0].profile
+        # The account as its own server describes it (with the id or actor a re-check asks by)
+        # rather than a search's copy of it from another server.
+        profile = next(
+            (f.profile for f in items if isinstance(f.profile, FediAccount) and _own(f.profile)),
+            items[0].profile,
+        )
         c = Candidate(network=network, ident=ident, profile=profile)
         has_clue = False
         claimed = False

@@ -108,11 +108,13 @@ class FediAccount:
     avatar: str | None = None
     software: str = ""
     bot: bool = False
-    id: str = ""  # the account's id on its own server (Mastodon API), for batched re-checks
+    id: str = ""  # the account's id on its own server (Mastodon, Misskey), for batched re-checks
+    actor: str = ""  # its ActivityPub actor's URL, when read from it: a re-check asks it alone
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "actor": self.actor,
             "acct": self.acct,
             "url": self.url,
             "display_name": self.display_name,
@@ -135,6 +137,7 @@ class FediAccount:
             software=data.get("software") or "",
             bot=bool(data.get("bot")),
             id=str(data.get("id") or ""),
+            actor=str(data.get("actor") or ""),
         )
 
 
@@ -178,6 +181,8 @@ class Candidate:
         }
         if f.id:
             out["id"] = f.id  # on its own server: a re-check asks for many at once by id
+        if f.actor:
+            out["actor"] = f.actor  # software with no such batch: a re-check asks the actor
         return out
 
 

@@ -154,7 +154,12 @@ def _schemas(max_accounts: int) -> dict[str, Any]:
             "id": {
                 "type": "string",
                 "description": "the account's id on its own server, when known (re-checks "
-                "ask a server for many at once by id)",
+                "ask a server for many at once by id: Mastodon 4.3+, Misskey)",
+            },
+            "actor": {
+                "type": "string",
+                "description": "its ActivityPub actor's URL, when read from it (a re-check "
+                "of software with no batch asks it alone)",
             },
             **match_common,
         },

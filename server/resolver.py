@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +33,13 @@ from .logsafe import describe
 from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
 from .networks.bluesky import BATCH, Bluesky
 from .networks.bridges import Bridges
-from .networks.fediverse import ID_BATCH, Fediverse, account_from_api
+from .networks.fediverse import (
+    ID_BATCH,
+    LOOK_AGAIN,
+    Fediverse,
+    account_from_api,
+    same_site,
+)
 from .networks.http import Stats, UpstreamUnavailable, current_stats, session_for
 from .text import normalize
 
@@ -207,15 +214,22 @@ class Resolver:
             failure[id(fut)] = "bluesky"
             futures.append((fut, sorted({k for a in chunk for k in bsky[a]}), seen))
         # Fediverse: many of one server at once by id where the earlier answer kept it
-        # (Mastodon 4.3+), else each on its own server, fresh.
+        # (Mastodon 4.3+, Misskey), else each on its own server, fresh: its actor alone where
+        # the earlier answer kept it (software with no batch), else looked up from the start.
         by_server: dict[str, list[tuple[str, str]]] = {}
-        single: list[str] = []
-        late: list[str] = []  # answered by id as moved or renamed, or a server that cannot say
+        single: list[str] = []  # asked alone: the actor, where known
+        late: list[str] = []  # looked up from the start: moved, renamed, or nothing kept
         for acct, keys in fedi.items():
             old = states[keys[0]].previous["mastodon"]
             host = host_of(str(old.get("url") or ""))
-            if isinstance(old.get("id"), str) and old["id"].isdigit() and host:
-                by_server.setdefault(host, []).append((acct, old["id"]))
+            account_id = old.get("id")
+            if (
+                isinstance(account_id, str)
+                and _ACCOUNT_ID.match(account_id)
+                and host
+                and same_site(host, acct.partition("@")[2])
+            ):
+                by_server.setdefault(host, []).append((acct, account_id))
             else:
                 single.append(acct)
         for host, items in by_server.items():
@@ -223,27 +237,52 @@ class Resolver:
                 chunk = items[i : i + ID_BATCH]
 
                 def batch(
-                    found: dict[str, Any] | None, chunk: list[tuple[str, str]] = chunk
+                    found: dict[str, Any] | None,
+                    chunk: list[tuple[str, str]] = chunk,
+                    host: str = host,
                 ) -> None:
+                    if found is None:
+                        single.extend(acct for acct, _ in chunk)  # this server cannot say
+                        return
+                    software = self.fediverse.software(host) or ""
                     for acct, account_id in chunk:
-                        entity = None if found is None else found.get(account_id)
-                        user = acct.partition("@")[0]
-                        if found is None or (entity is not None and _changed(entity, user)):
-                            late.append(acct)  # cannot say, or moved: ask its server
+                        entity = found.get(account_id)
+                        if entity is not None and _changed(entity, acct.partition("@")[0]):
+                            late.append(acct)  # moved or renamed: ask its server
                             continue
+                        profile = None
+                        if entity is not None and not entity.get("suspended"):
+                            profile = account_from_api(entity, acct, software)
                         for key in fedi[acct]:
-                            st = states[key]
-                            profile = None
-                            if entity is not None and not entity.get("suspended"):
-                                profile = account_from_api(entity, acct, "mastodon")
-                            self._still_there(st, "mastodon", profile)
+                            self._still_there(states[key], "mastodon", profile)
 
                 fut = self._submit(self.fediverse.accounts_by_id, host, [a for _, a in chunk])
                 failure[id(fut)] = "mastodon"
                 futures.append((fut, sorted({k for a, _ in chunk for k in fedi[a]}), batch))
         self._collect(states, futures, failure)
         futures, failure = [], {}
-        for acct in single + late:
+        for acct in single:
+            old = states[fedi[acct][0]].previous["mastodon"]
+            actor = old.get("actor")
+            if not isinstance(actor, str) or not actor:
+                late.append(acct)
+                continue
+
+            def alone(found: FediAccount | str | None, acct: str = acct) -> None:
+                if found == LOOK_AGAIN:
+                    late.append(acct)
+                    return
+                profile = found if isinstance(found, FediAccount) else None
+                for key in fedi[acct]:
+                    self._still_there(states[key], "mastodon", profile)
+
+            page = str(old.get("url") or "")
+            fut = self._submit(self.fediverse.recheck_actor, acct, actor, page)
+            failure[id(fut)] = "mastodon"
+            futures.append((fut, fedi[acct], alone))
+        self._collect(states, futures, failure)
+        futures, failure = [], {}
+        for acct in late:
 
             def there(found: FediAccount | None, keys: list[str] = fedi[acct]) -> None:
                 for key in keys:
@@ -686,6 +725,7 @@ class Resolver:
 
 
 _FAILED = object()
+_ACCOUNT_ID = re.compile(r"^[0-9a-z]{1,32}$")  # Mastodon's snowflakes, Misskey's aid/ulid/…
 
 
 def _changed(entity: Any, user: str) -> bool:

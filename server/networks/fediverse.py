@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import threading
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -49,6 +52,13 @@ MASTODON_API = frozenset(
         "kmyblue",
     }
 )
+# Servers that speak Misskey's API (`POST /api/users/show` takes many user ids at once).
+MISSKEY_API = frozenset(
+    {"misskey", "firefish", "calckey", "foundkey", "cherrypick", "catodon", "iceshrimp", "meisskey"}
+)
+# Misskey names its actors by user id (`https://misskey.io/users/9xyz…`): aid, aidx, meid,
+# ulid or objectid, lowercase letters and digits.
+_MISSKEY_ACTOR = re.compile(r"^https://(?P<host>[^/]+)/users/(?P<id>[0-9a-z]{8,32})$")
 MAX_PAGE = 512 * 1024  # of a profile page's HTML, read for who the account is
 NOT_A_SERVER = ""  # cached software value for hosts that are not fediverse servers
 # Mastodon.py's errors that say "ask again later", not "no".
@@ -57,6 +67,10 @@ TRANSIENT = (
     mastodon_errors.MastodonRatelimitError,
     mastodon_errors.MastodonServerError,
 )
+# Servers whose actors answer signed requests only (GoToSocial, always): their public web
+# profile says whether an account is still there.
+SIGNED_ONLY = frozenset({"gotosocial"})
+LOOK_AGAIN = "look-again"  # a re-check that must start over (moved, renamed, cannot say)
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
@@ -192,17 +206,127 @@ class Fediverse:
 
     # -- many accounts of one server at once, by id (a re-check) --------------------------------
     def accounts_by_id(self, host: str, ids: list[str]) -> dict[str, Any] | None:
-        """Mastodon 4.3's `GET /api/v1/accounts?id[]=…` (Mastodon.py `accounts`): the
-        accounts of this server that still exist, by id, in one request; a suspended one is
-        answered with `suspended: true`, a deleted one not at all. None when the server cannot
-        say (older software, or it refuses visitors): ask each account then."""
+        """The accounts of this server that still exist, by id, in one request, as Mastodon
+        API account entities (`username`, `display_name`, `note`, `fields`, `moved`,
+        `suspended`, …); a deleted or suspended one is left out or marked `suspended`. None
+        when the server cannot say (other software, an older version, or it refuses
+        visitors): ask each account then.
+
+        - Mastodon 4.3+: `GET /api/v1/accounts?id[]=…` (Mastodon.py `accounts`).
+        - Misskey and its forks: `POST /api/users/show` with `userIds`, open to visitors
+          (`requireCredential: false`); recent versions leave out the users that are gone
+          or suspended, older ones fail the whole call (misskey-dev/misskey,
+          packages/backend/src/server/api/endpoints/users/show.ts), which we read as
+          "cannot say"."""
         assert len(ids) <= ID_BATCH
-        if self.software(host) not in MASTODON_API:
+        software = self.software(host)
+        if software in MISSKEY_API:
+            return self._misskey_users(host, ids)
+        if software not in MASTODON_API:
             return None
         found = _asked(host, lambda: self._mastodon(host).accounts(ids))
         if found is None:
             return None
         return {str(a.get("id")): a for a in found or [] if a.get("id") is not None}
+
+    def _misskey_users(self, host: str, ids: list[str]) -> dict[str, Any] | None:
+        try:
+            r = self.session.post(
+                f"https://{host}/api/users/show",
+                json={"userIds": ids},
+                headers={"Accept": "application/json"},
+            )
+        except requests.RequestException as e:
+            raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
+        if r.status_code == 429:
+            raise UpstreamUnavailable(f"{host}: HTTP 429")
+        if r.status_code != 200:
+            return None  # an older Misskey fails the call when one of the users is gone
+        try:
+            users = r.json()
+        except ValueError:
+            return None
+        if not isinstance(users, list):
+            return None
+        out: dict[str, Any] = {}
+        for u in users:
+            if not isinstance(u, dict) or u.get("id") is None or u.get("host"):
+                continue  # a remote user's copy is not the account's own server speaking
+            username = str(u.get("username") or "")
+            out[str(u["id"])] = {
+                "id": str(u["id"]),
+                "username": username,
+                "display_name": str(u.get("name") or ""),
+                "note": html.escape(str(u.get("description") or "")),  # MFM is plain text
+                "fields": [f for f in u.get("fields") or [] if isinstance(f, dict)],
+                "avatar": u.get("avatarUrl"),
+                "bot": bool(u.get("isBot")),
+                "url": f"https://{host}/@{username}",
+                "moved": u.get("movedTo") or None,
+                "suspended": bool(u.get("isSuspended")),
+            }
+        return out
+
+    # -- one account of software with no batch (a re-check) -----------------------------------
+    def recheck_actor(self, acct: str, actor_url: str, page_url: str) -> FediAccount | str | None:
+        """An account found before through its ActivityPub actor (Threads, Pixelfed, …), asked
+        again with one request: its actor, fresh. None when it is gone (404, 410); the actor's
+        account when it is still the one asked for; `LOOK_AGAIN` when it moved, was renamed,
+        or the server reads only signed requests and its web profile cannot say: then the
+        caller looks it up from the start. Raises UpstreamUnavailable (ask again later)."""
+        user, _, domain = acct.partition("@")
+        if not (actor_url.startswith("https://") and same_site(host_of(actor_url), domain)):
+            return LOOK_AGAIN  # the earlier answer is the caller's word: only its server counts
+        if self.software(host_of(actor_url)) in SIGNED_ONLY:
+            return self._recheck_page(acct, page_url)  # its actor answers signed reads only
+        try:
+            r = self.session.get(actor_url, headers={"Accept": AP_ACCEPT})
+        except requests.RequestException as e:
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: {type(e).__name__}") from e
+        if r.status_code in (404, 410):
+            return None
+        if r.status_code in (401, 403):
+            return self._recheck_page(acct, page_url)
+        if r.status_code != 200:
+            if 400 <= r.status_code < 500 and r.status_code != 429:
+                return LOOK_AGAIN
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: HTTP {r.status_code}")
+        try:
+            actor = r.json()
+        except ValueError as e:
+            raise UpstreamUnavailable(f"{host_of(actor_url)}: malformed JSON") from e
+        if (
+            not isinstance(actor, dict)
+            or actor.get("movedTo")
+            or str(actor.get("preferredUsername") or "").lower() != user.lower()
+        ):
+            return LOOK_AGAIN
+        software = self.software(host_of(actor_url)) or ""
+        return self._from_actor(actor, acct, page_url, actor_url, software)
+
+    def _recheck_page(self, acct: str, page_url: str) -> FediAccount | str | None:
+        """The web profile of an account whose server refuses unsigned reads of its actor."""
+        host = host_of(page_url)
+        if not (page_url.startswith("https://") and same_site(host, acct.partition("@")[2])):
+            return LOOK_AGAIN
+        try:
+            r = self.session.get(page_url, headers={"Accept": "text/html"})
+        except requests.RequestException as e:
+            raise UpstreamUnavailable(f"{host}: {type(e).__name__}") from e
+        if r.status_code in (404, 410):
+            return None
+        if r.status_code != 200 or "html" not in r.headers.get("Content-Type", "html"):
+            return LOOK_AGAIN
+        page = read_profile_page(r.text[:MAX_PAGE])
+        return FediAccount(
+            acct=acct,
+            url=page_url,
+            display_name=page.display_name,
+            note=page.note,
+            fields=tuple(page.fields) + tuple(("", link) for link in page.me_links),
+            avatar=page.avatar,
+            software=self.software(host) or "",
+        )
 
     # -- a large server's account search --------------------------------------------------------
     def search_accounts(
@@ -251,12 +375,14 @@ class Fediverse:
         software = self.software(host)
         if software is None and bare:
             return None  # an e-mail address, most likely: the host is no fediverse server
+        asked_api = False
         if software in MASTODON_API:
             # The account's own server speaks the Mastodon API: one look-up verifies it and
             # gives the profile (WebFinger would only repeat what it says).
             found = self._via_mastodon_api(host, user, acct, software)
             if found is not None:
                 return found
+            asked_api = True
         jrd = self.webfinger(acct)
         if jrd is None:
             return None
@@ -277,7 +403,7 @@ class Fediverse:
             return None
         api_host = host_of(actor_url)
         api_software = software if api_host == host else self.software(api_host)
-        if api_software in MASTODON_API:
+        if api_software in MASTODON_API and not (asked_api and api_host == host):
             found = self._via_mastodon_api(api_host, c_user, canonical, api_software)
             if found is not None:
                 return found
@@ -321,7 +447,8 @@ class Fediverse:
             # The server reads only signed requests (GoToSocial always, Mastodon in
             # authorized-fetch mode), yet WebFinger just vouched for the account: read who it
             # is from its public web page.
-            return self._via_profile_page(profile_url or actor_url, canonical, software)
+            found = self._via_profile_page(profile_url or actor_url, canonical, software)
+            return replace(found, actor=actor_url)
         if 400 <= r.status_code < 500 and r.status_code != 429:
             return None
         if r.status_code != 200:
@@ -335,6 +462,16 @@ class Fediverse:
         preferred = str(actor.get("preferredUsername") or "")
         if preferred and not valid_username(preferred):
             return None
+        return self._from_actor(actor, canonical, profile_url, actor_url, software)
+
+    @staticmethod
+    def _from_actor(
+        actor: dict[str, Any],
+        canonical: str,
+        profile_url: str | None,
+        actor_url: str,
+        software: str,
+    ) -> FediAccount:
         fields = tuple(
             (html_to_text(str(a.get("name", ""))), html_to_text(str(a.get("value", ""))))
             for a in actor.get("attachment") or []
@@ -345,6 +482,9 @@ class Fediverse:
         url = actor.get("url")
         if isinstance(url, list):
             url = next((u for u in url if isinstance(u, str)), None)
+        actor_id = str(actor.get("id") or actor_url)
+        # Misskey's actor URL carries the user's id, which its API takes many at a time.
+        mk = _MISSKEY_ACTOR.match(actor_id) if software in MISSKEY_API else None
         return FediAccount(
             acct=canonical,
             url=str(url or profile_url or actor_url),
@@ -354,6 +494,8 @@ class Fediverse:
             avatar=str(avatar) if avatar else None,
             software=software,
             bot=actor.get("type") in ("Service", "Application"),
+            id=mk.group("id") if mk and mk.group("host") == host_of(actor_url) else "",
+            actor=actor_id if host_of(actor_id) == host_of(actor_url) else actor_url,
         )
 
     def _via_profile_page(self, url: str, canonical: str, software: str) -> FediAccount:
@@ -377,6 +519,13 @@ class Fediverse:
             software=software,
             bot=False,
         )
+
+
+def same_site(host: str, domain: str) -> bool:
+    """`host` may serve accounts named `user@domain`: the same name, or a name under it
+    (`social.example.org` for `@example.org`, `www.threads.net` for `@threads.net`)."""
+    host, domain = host.lower(), domain.lower()
+    return bool(host and domain) and (host == domain or host.endswith("." + domain))
 
 
 def _asked(host: str, call: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import hashlib
 import html
 import json
 import logging
@@ -489,12 +490,18 @@ class FediServer:
                 self.profile_page(host, local, acc), 200, content_type="text/html; charset=utf-8"
             )
         if path.startswith("/users/") and software != "bridgy-fed":
-            acc = accounts.get(path[len("/users/") :].lower())
+            name = path[len("/users/") :].lower()
+            if software == "misskey":  # Misskey names its actors by user id
+                name = next((u for u in accounts if misskey_id(host, u) == name), "")
+            acc = accounts.get(name)
             if acc is None:
                 return _json({"error": "Record not found"}, 404)
             return _json(
-                self.actor(host, acc), content_type="application/activity+json; charset=utf-8"
+                self.actor(host, acc, software),
+                content_type="application/activity+json; charset=utf-8",
             )
+        if path == "/api/users/show" and software == "misskey" and request.method == "POST":
+            return self.misskey_users_show(host, server)
         if software == "mastodon" and (
             path.startswith("/oauth/")
             or path in ("/api/v1/apps", "/.well-known/oauth-authorization-server")
@@ -889,9 +896,10 @@ class FediServer:
         # Pixelfed's profile page is `host/user` (pixelfed app/Util/Webfinger/Webfinger.php;
         # granary's Pixelfed.user_url); its actor is `host/users/user`, as Mastodon's.
         page = f"https://{host}/{u}" if software == "pixelfed" else f"https://{host}/@{u}"
+        actor = actor_url(host, u, software)
         return {
             "subject": f"acct:{u}@{local}",
-            "aliases": [f"https://{host}/@{u}", f"https://{host}/users/{u}"],
+            "aliases": [f"https://{host}/@{u}", actor],
             "links": [
                 {
                     "rel": "http://webfinger.net/rel/profile-page",
@@ -901,7 +909,7 @@ class FediServer:
                 {
                     "rel": "self",
                     "type": "application/activity+json",
-                    "href": f"https://{host}/users/{u}",
+                    "href": actor,
                 },
                 {
                     "rel": "http://ostatus.org/schema/1.0/subscribe",
@@ -940,12 +948,12 @@ class FediServer:
         return e
 
     @staticmethod
-    def actor(host: str, acc: dict[str, Any]) -> dict[str, Any]:
+    def actor(host: str, acc: dict[str, Any], software: str = "") -> dict[str, Any]:
         u = acc["username"]
         return {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "type": "Service" if acc.get("bot") else "Person",
-            "id": f"https://{host}/users/{u}",
+            "id": actor_url(host, u, software),
             "preferredUsername": u,
             "name": acc["display_name"],
             "summary": acc["note"],
@@ -957,6 +965,51 @@ class FediServer:
                 {"type": "PropertyValue", "name": n, "value": v} for n, v in acc["fields"]
             ],
         }
+
+    @staticmethod
+    def misskey_users_show(host: str, server: dict[str, Any]) -> Response:
+        """Misskey's `POST /api/users/show` with `userIds` (misskey-dev/misskey,
+        packages/backend/src/server/api/endpoints/users/show.ts): the users found among the
+        ids, in the order asked, suspended ones left out for a visitor, as `UserDetailed`
+        (packages/misskey-js entities: `name`, `username`, `host` null for local users,
+        `description` in MFM plain text, `fields`, `isBot`, `movedTo`). Recent versions leave
+        out the ids not found; before, one missing id failed the call (`misskey_strict`)."""
+        body = request.get_json(silent=True) or {}
+        ids = body.get("userIds")
+        if not isinstance(ids, list):
+            return _json({"error": {"code": "INVALID_PARAM", "message": "Invalid param."}}, 400)
+        by_id = {misskey_id(host, u): acc for u, acc in server["accounts"].items()}
+        out = []
+        for i in ids:
+            acc = by_id.get(str(i))
+            if acc is None or acc.get("suspended"):
+                if server.get("misskey_strict"):
+                    return _json(
+                        {"error": {"code": "INTERNAL_ERROR", "message": "Internal error."}}, 500
+                    )
+                continue
+            out.append(
+                {
+                    "id": str(i),
+                    "name": acc["display_name"] or None,
+                    "username": acc["username"],
+                    "host": None,
+                    "avatarUrl": f"https://{host}/files/{acc['username']}.webp",
+                    "isBot": bool(acc.get("bot")),
+                    "isCat": False,
+                    "description": re.sub(r"<[^>]+>", "", html.unescape(acc["note"])) or None,
+                    "fields": [{"name": n, "value": v} for n, v in acc["fields"]],
+                    "movedTo": (
+                        actor_url(acc["moved"].partition("@")[2], acc["moved"].partition("@")[0])
+                        if acc.get("moved")
+                        else None
+                    ),
+                    "isSuspended": False,
+                    "url": None,
+                    "uri": None,
+                }
+            )
+        return _json(out)
 
     def mastodon_ratelimit(self) -> dict[str, str]:
         """Mastodon's headers: a window of `limit` requests, counted per host."""
@@ -976,6 +1029,18 @@ class FediServer:
             "X-RateLimit-Remaining": str(max(0, limit - used)),
             "X-RateLimit-Reset": f"{stamp}.{int(end % 1 * 1e6):06d}Z",
         }
+
+
+def misskey_id(host: str, username: str) -> str:
+    """A Misskey user id (aid: ten lowercase letters and digits), fixed for a host and name."""
+    return hashlib.sha1(f"{host}/{username.lower()}".encode()).hexdigest()[:10]
+
+
+def actor_url(host: str, username: str, software: str = "") -> str:
+    """The actor's URL as each software writes it: Misskey by user id, the others by name."""
+    if software == "misskey":
+        return f"https://{host}/users/{misskey_id(host, username)}"
+    return f"https://{host}/users/{username}"
 
 
 def make_app(world: World, control: Control) -> Flask:
