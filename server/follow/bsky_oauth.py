@@ -41,9 +41,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
 
 from ..hosts import why_not_public
 
@@ -64,48 +65,40 @@ def _sha256_b64(text: str) -> str:
 
 
 class DpopKey:
-    """An ES256 key pair made for one sign-in; it signs the DPoP proofs its tokens are bound to."""
+    """An ES256 key pair made for one sign-in; it signs the DPoP proofs its tokens are bound to.
+
+    The JOSE work (keys as JWK, compact JWS, RFC 7638 thumbprints) is joserfc's, a maintained
+    library (by Authlib's author, the one Bluesky's Python OAuth example builds on): security
+    code is not ours to write by hand."""
 
     def __init__(
         self, pem: bytes | None = None, key: ec.EllipticCurvePrivateKey | None = None
     ) -> None:
         if key is not None:
-            self._key = key
+            self._key = ECKey.import_key(key)
         elif pem is None:
-            self._key = ec.generate_private_key(ec.SECP256R1())
+            self._key = ECKey.generate_key("P-256")
         else:
-            loaded = serialization.load_pem_private_key(pem, password=None)
-            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-                raise ValueError("not an EC key")
-            self._key = loaded
-        numbers = self._key.public_key().public_numbers()
-        self.jwk = {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": _b64(numbers.x.to_bytes(32, "big")),
-            "y": _b64(numbers.y.to_bytes(32, "big")),
-        }
+            try:
+                self._key = ECKey.import_key(pem)
+            except (ValueError, TypeError, JoseError) as e:
+                raise ValueError("not an EC key") from e
+            if not self._key.is_private or self._key.curve_name != "P-256":
+                raise ValueError("not a P-256 private key")
+        public = self._key.as_dict(private=False)
+        self.jwk = {k: str(public[k]) for k in ("kty", "crv", "x", "y")}
 
     def __repr__(self) -> str:
         return "DpopKey(…)"  # never the key
 
     def pem(self) -> str:
         """The private key, for the sealed store workers share (never a file)."""
-        return self._key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
+        return self._key.as_pem(private=True).decode("ascii")
 
     def sign(self, header: dict[str, Any], payload: dict[str, Any]) -> str:
-        """A compact JWS (ES256: the signature as r ‖ s, 32 bytes each)."""
-        compact = (
-            _b64(json.dumps(header, separators=(",", ":")).encode())
-            + "."
-            + _b64(json.dumps(payload, separators=(",", ":")).encode())
-        )
-        r, s = decode_dss_signature(self._key.sign(compact.encode(), ec.ECDSA(hashes.SHA256())))
-        return compact + "." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        """A compact JWS, ES256."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        return jws.serialize_compact(header, body, self._key, algorithms=["ES256"])
 
     def proof(
         self, method: str, url: str, nonce: str | None = None, access_token: str | None = None
@@ -149,10 +142,7 @@ class ClientKey(DpopKey):
         scalar = int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1
         super().__init__(key=ec.derive_private_key(scalar, ec.SECP256R1()))
         # RFC 7638 thumbprint: names the key in the JWKS and in each assertion's header.
-        canonical = json.dumps(
-            {k: self.jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":")
-        )
-        self.kid = _b64(hashlib.sha256(canonical.encode()).digest())
+        self.kid = self._key.thumbprint()
 
     def __repr__(self) -> str:
         return f"ClientKey(kid={self.kid})"
