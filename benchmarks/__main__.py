@@ -132,7 +132,7 @@ def request_kind(host: str, path: str) -> str:
         return "nodeinfo"
     if path.startswith(("/api/v1/accounts/lookup", "/api/v2/search", "/users/", "/@")):
         return "look-ups"
-    if path == "/api/v1/accounts":
+    if path in ("/api/v1/accounts", "/api/users/show"):  # Mastodon 4.3+, Misskey
         return "accounts by id"
     return "other"
 
