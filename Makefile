@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-busy test-deps lint bench screenshots setup clean
+.PHONY: run test check test-busy test-deps lint bench screenshots setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,18 @@ test-deps:
 	bash scripts/test-deps.sh
 
 # Tests run in random order (pytest-randomly; the seed is printed, and
-# PYTEST_ARGS=--randomly-seed=N replays one order).
+# PYTEST_ARGS=--randomly-seed=N replays one order), on two workers (pytest-xdist; the tests on
+# the local AT Protocol network share one worker, those in Firefox another: tests/conftest.py).
+WORKERS ?= 2
 test: setup test-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The inner loop: lint, then every test that needs neither a browser nor the local AT Protocol
+# network (those run in `make test`).
+check: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup -m "not e2e and not devenv" $(PYTEST_ARGS)
 
 # The suite twice with every core busy (stress-ng) and in two random orders.
 test-busy:

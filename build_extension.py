@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from server.extension_id import CHROME_KEY
+from server.core.extension_id import CHROME_KEY
 
 ROOT = Path(__file__).resolve().parent
 SOURCE = ROOT / "extension"

@@ -11,7 +11,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 
 
 def create_app(test_config=None, workers=1, listen=None):  # type: ignore[no-untyped-def]
-    """Build the Flask app (see `server.app`); imported lazily so the CLI starts fast."""
-    from .app import create_app as _create
+    """Build the Flask app (see `server.web.app`); imported lazily so the CLI starts fast."""
+    from .web.app import create_app as _create
 
     return _create(test_config, workers, listen)

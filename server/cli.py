@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .config import ConfigError, load
-from .models import NETWORKS
-from .validate import InputError, parse_request
+from .core.config import ConfigError, load
+from .core.models import NETWORKS
+from .core.validate import InputError, parse_request
 
 CHUNK = 100  # accounts resolved together; progress moves a chunk at a time
 RECHECK_CHUNK = 500
@@ -227,9 +227,9 @@ def _search_as(url: str) -> tuple[str, str]:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from . import output, owners, recheck
-    from .cache import open_cache
-    from .resolver import Resolver
+    from .core.cache import open_cache
+    from .resolve import output, owners, recheck
+    from .resolve.resolver import Resolver
 
     settings = load()
     body = _read_input(args.file)
@@ -296,7 +296,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 def _check_cache(url: str | None) -> None:
     """The cache the workers will share opens (and, for Redis, answers) before any of them
     starts: else each worker would fail at boot with a traceback."""
-    from .cache import CacheURLError, RedisCache, open_cache
+    from .core.cache import CacheURLError, RedisCache, open_cache
 
     try:
         cache = open_cache(url)
@@ -318,7 +318,7 @@ def _check_cache(url: str | None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import run
+    from .web.serve import run
 
     settings = load()  # fail now, with exit 2, on a bad setting
     _check_cache(settings.cache_url)  # …and on a cache that cannot work, before any worker

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server import __version__
-from server.extension_id import CHROME_ORIGIN
+from server.core.extension_id import CHROME_ORIGIN
 
 ALICE = {"handle": "alice_m", "name": "Alice", "bio": "🦋 @alice.bsky.social"}
 

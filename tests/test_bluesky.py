@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from server.cache import NullCache
+from server.core.cache import NullCache
 from server.networks.bluesky import Bluesky
 from server.networks.http import Politeness, Stats, current_stats, make_session
 from tests.standins.internet import Internet

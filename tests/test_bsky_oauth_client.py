@@ -21,13 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jws
 from joserfc.jwk import ECKey
 
-from server.follow.bsky_oauth import (
-    ASSERTION_TYPE,
-    ClientKey,
-    DpopKey,
-    OAuthError,
-    client_fields,
-)
+from server.follow.bsky_oauth import ASSERTION_TYPE, ClientKey, DpopKey, OAuthError, client_fields
 
 SECRET = "a-secret-for-the-tests-0123456789"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import build_extension
-from server.extension_id import CHROME_ID, chrome_id
+from server.core.extension_id import CHROME_ID, chrome_id
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cache import MISSING, CacheURLError, NullCache, SqliteCache, open_cache
+from server.core.cache import MISSING, CacheURLError, NullCache, SqliteCache, open_cache
 
 
 def test_roundtrip_found_and_not_found(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_unknown_scheme_is_a_clear_error() -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from server.cache import SqliteCache
+from server.core.cache import SqliteCache
 c = SqliteCache(Path(sys.argv[1]))
 i = 0
 while True:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.contradiction import disclaims, latin_words
-from server.decide import Found, decide_network
-from server.models import Account, BskyProfile, Clue, FediAccount
-from server.signals import extract
+from server.core.models import Account, BskyProfile, Clue, FediAccount
+from server.resolve.contradiction import disclaims, latin_words
+from server.resolve.decide import Found, decide_network
+from server.resolve.signals import extract
 from tests import mdtable
 
 NONE = "—"

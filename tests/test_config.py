@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import SETTINGS, ConfigError, load
+from server.core.config import SETTINGS, ConfigError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 

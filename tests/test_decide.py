@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server import similarity
-from server.decide import Found, decide, decide_network
-from server.models import Account, BskyProfile, Clue, FediAccount
+from server.core.models import Account, BskyProfile, Clue, FediAccount
+from server.resolve import similarity
+from server.resolve.decide import Found, decide, decide_network
 
 B, M = "bluesky", "mastodon"
 X = Account(handle="alice_m", name="Alice Martin", bio="Journaliste.")

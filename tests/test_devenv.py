@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from server.cache import NullCache
-from server.config import load
-from server.models import Account
+from server.core.cache import NullCache
+from server.core.config import load
+from server.core.models import Account
 from server.networks.bluesky import Bluesky
 from server.networks.http import Politeness, make_session
-from server.resolver import Resolver
+from server.resolve.resolver import Resolver
 from tests import devenv
 from tests.conftest import free_port
 

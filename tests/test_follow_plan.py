@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from server.core.validate import InputError
 from server.follow.budget import WriteBudget
 from server.follow.plan import Target, parse_levels, targets
 from server.follow.state import RunState
-from server.validate import InputError
 
 
 def test_budget_per_hour_and_day() -> None:

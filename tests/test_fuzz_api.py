@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from server.openapi import spec
+from server.web.openapi import spec
 from tests.conftest import app_config
 from tests.standins.internet import Internet
 

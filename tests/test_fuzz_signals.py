@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import signals, similarity, text
-from server.models import Account
-from server.validate import MAX_FIELD, InputError, parse_request
+from server.core import addresses, text
+from server.core.models import Account
+from server.core.validate import MAX_FIELD, InputError, parse_request
+from server.resolve import signals, similarity
 
 # Every code point, surrogates included (JSON's "\ud800" decodes to one), weighted towards
 # what bios are made of: @, dots, slashes, letters, digits, emoji, spaces.
@@ -56,10 +57,10 @@ def accounts() -> st.SearchStrategy[Account]:
 def _well_formed(clue: Any) -> bool:
     if clue.network == "bluesky":
         return bool(
-            signals.valid_did(clue.value) or signals.valid_bsky_handle(clue.value) == clue.value
+            addresses.valid_did(clue.value) or addresses.valid_bsky_handle(clue.value) == clue.value
         )
     user, _, host = clue.value.partition("@")
-    return signals.valid_acct(user, host) == clue.value
+    return addresses.valid_acct(user, host) == clue.value
 
 
 @FUZZ

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from server.config import ConfigError, load
-from server.extension_id import CHROME_ORIGIN
+from server.core.config import ConfigError, load
+from server.core.extension_id import CHROME_ORIGIN
 from tests.conftest import steady_window
 
 TOKEN = "s3cret-token-for-tests-0123456789"

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from server import create_app
-from server.hostcheck import allowed_hosts
+from server.web.hostcheck import allowed_hosts
 from tests.test_mastodon_oauth import HOME, net  # noqa: F401 (the stand-in home server)
 
 LISTEN = "http://127.0.0.1:8765"

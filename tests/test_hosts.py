@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 import requests
 
+from server.core.hosts import host_of, split_url, why_not_public
+from server.core.models import Account
+from server.core.validate import InputError
 from server.follow.mastodon import home_server
-from server.hosts import host_of, split_url, why_not_public
-from server.models import Account
 from server.networks.http import Politeness, make_session
-from server.signals import extract
-from server.validate import InputError
+from server.resolve.signals import extract
 from tests.standins.internet import Internet
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cache import RedisCache
+from server.core.cache import RedisCache
 from server.follow import lease
 from server.follow.lease import WAITING, account_lease
 from tests.redis_server import RedisServer

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.output import to_csv, to_mastodon_csv
+from server.resolve.output import to_csv, to_mastodon_csv
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example","x")',

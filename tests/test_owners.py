@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.owners import settle
+from server.resolve.owners import settle
 
 TABLE = Path(__file__).resolve().parent / "tables" / "one_owner.md"
 

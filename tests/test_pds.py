@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from server.config import load
+from server.core.config import load
 from server.follow.pds import PdsNotFound, pds_for
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"

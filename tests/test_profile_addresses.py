@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.signals import clues_from_text, clues_from_url
+from server.resolve.signals import clues_from_text, clues_from_url
 from tests import mdtable
 
 

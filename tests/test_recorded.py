@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.cache import NullCache
+from server.core.cache import NullCache
 from server.networks.fediverse import Fediverse
 from server.networks.http import Politeness, Stats, current_stats, make_session
 from tests.envvars import patched

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from server.cache import NullCache
-from server.config import load
-from server.models import Account
-from server.resolver import Resolver, search_query
+from server.core.cache import NullCache
+from server.core.config import load
+from server.core.models import Account
+from server.resolve.resolver import Resolver, search_query
 from tests.conftest import app_config
 from tests.standins.internet import Internet
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server import signals
-from server.models import Account, Clue
+from server.core import addresses
+from server.core.models import Account, Clue
+from server.resolve import signals
 
 B, M = "bluesky", "mastodon"
 
@@ -285,14 +286,14 @@ BRIDGES = [
 
 @pytest.mark.parametrize(("acct", "handle"), BRIDGES)
 def test_bridged_handle_for_acct(acct: str, handle: str) -> None:
-    assert signals.bridged_handle_for_acct(acct) == handle
+    assert addresses.bridged_handle_for_acct(acct) == handle
 
 
 def test_bridged_acct_for_bsky_and_back() -> None:
-    acct = signals.bridged_acct_for_bsky("Alice.bsky.social")
+    acct = addresses.bridged_acct_for_bsky("Alice.bsky.social")
     assert acct == "alice.bsky.social@bsky.brid.gy"
-    assert signals.bsky_handle_behind_bridge(acct) == "alice.bsky.social"
-    assert signals.bsky_handle_behind_bridge("alice@piaille.fr") is None
+    assert addresses.bsky_handle_behind_bridge(acct) == "alice.bsky.social"
+    assert addresses.bsky_handle_behind_bridge("alice@piaille.fr") is None
 
 
 REVERSE = [
@@ -356,7 +357,7 @@ def test_field_names_x_handle(name: str, value: str, expected: bool) -> None:
     ],
 )
 def test_valid_bsky_handle(handle: str, ok: bool) -> None:
-    assert (signals.valid_bsky_handle(handle) is not None) is ok
+    assert (addresses.valid_bsky_handle(handle) is not None) is ok
 
 
 def test_long_adversarial_input_is_fast() -> None:
@@ -372,7 +373,7 @@ def test_long_adversarial_input_is_fast() -> None:
 def test_a_bio_naming_many_servers_asks_only_a_few() -> None:
     """One request must not make the service knock on hundreds of hosts; the person's own
     account, even named last, is kept."""
-    from server.signals import MAX_DESTINATIONS
+    from server.resolve.signals import MAX_DESTINATIONS
 
     mentions = " ".join(f"@user{i}@server{i}.example" for i in range(60))
     account = Account(handle="alice", bio=f"{mentions} 🦋 alice.bsky.social")

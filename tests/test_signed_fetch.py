@@ -2,8 +2,9 @@
 `accounts/lookup` and the actor answer 401, WebFinger and the public web profile answer 200.
 
 Before: the 401 was taken for "no such account", cached, and every such person missed (0
-found). Now the account WebFinger confirms is read from its web page (server/profile_page.py),
-through the real service code against a stand-in that renders the page as GoToSocial does."""
+found). Now the account WebFinger confirms is read from its web page
+(server/networks/profile_page.py), through the real service code against a stand-in that
+renders the page as GoToSocial does."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from server import create_app
-from server.profile_page import read_profile_page
+from server.networks.profile_page import read_profile_page
 from tests.envvars import patched
 from tests.standins.internet import Internet
 

@@ -1,4 +1,4 @@
-"""Slow clients cannot stall `passerelle serve` (server/worker.py).
+"""Slow clients cannot stall `passerelle serve` (server/web/worker.py).
 
 Before: 9 connections sending half a request and waiting made `/api/health` time out for as
 long as they stayed open (gunicorn's gthread gives a thread to a connection at its first byte,
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.worker import BODY_LIMIT, HEAD_LIMIT, complete
+from server.web.worker import BODY_LIMIT, HEAD_LIMIT, complete
 from tests.conftest import Served
 
 STALLED = 40  # more than the threads of a worker (8), as in the report

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from server import signals
-from server.decide import Found, decide_network
-from server.models import Account, BskyProfile, FediAccount
+from server.core import addresses
+from server.core.models import Account, BskyProfile, FediAccount
+from server.resolve import signals
+from server.resolve.decide import Found, decide_network
 from tests import mdtable
 
 ROWS = mdtable.rows("software_addresses.md", 4)
@@ -28,7 +29,7 @@ def _read(account: Account, software: str, where: str) -> set[str]:
     got = set()
     for p in signals.path_profiles(account):
         form = signals.PATH_FORMS.get(software)
-        acct = signals.valid_acct(p.user, p.host)
+        acct = addresses.valid_acct(p.user, p.host)
         if form is not None and p.form == form and acct:
             got.add(f"mastodon:{acct}")
     for c in signals.extract(account):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.decide import Found, decide_network
-from server.models import Account, BskyProfile, Clue, FediAccount
-from server.signals import extract
+from server.core.models import Account, BskyProfile, Clue, FediAccount
+from server.resolve.decide import Found, decide_network
+from server.resolve.signals import extract
 from tests import mdtable
 
 

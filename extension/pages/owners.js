@@ -1,5 +1,5 @@
 // One destination, one owner, over the whole list (the service sees one batch at a time): the
-// same rule as server/owners.py, held to the same hand-written table (tests/tables/one_owner.md).
+// same rule as server/resolve/owners.py, held to the same hand-written table (tests/tables/one_owner.md).
 // A destination is pre-selected for at most one X account, the one with the strongest proof;
 // the others drop to "possible" with the reason "claimed-by-other" and `claimed_by` naming the
 // X account that keeps it (or, when no one stands out, another claimant).

@@ -46,7 +46,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from ..hosts import why_not_public
+from ..core.hosts import why_not_public
 
 SCOPE = "atproto transition:generic"
 MAX_DOCUMENT = 64 * 1024

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..core.config import Settings
+from ..core.validate import InputError
 from ..networks.http import UpstreamUnavailable, session_for
-from ..validate import InputError
 from .budget import WriteBudget
 from .lease import account_lease, lease_folder, shared_cache
 from .plan import parse_levels, targets
@@ -110,7 +110,7 @@ def _bluesky(args: argparse.Namespace, state: RunState, session: Any, settings: 
             "https://bsky.app/settings/app-passwords) in the environment, or sign in with "
             "Bluesky in your browser: --oauth"
         )
-    from ..cache import NullCache
+    from ..core.cache import NullCache
     from ..networks.bluesky import Bluesky
     from .pds import PdsNotFound, account_for, pds_for
 

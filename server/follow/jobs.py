@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..cache import Cache, NullCache, RedisCache, SqliteCache
-from ..config import Settings
-from ..hosts import is_ip_literal
+from ..core.cache import Cache, NullCache, RedisCache, SqliteCache
+from ..core.config import Settings
+from ..core.hosts import is_ip_literal
 from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable, session_for
 from .bluesky import BlueskyWriter, SignInError

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..cache import Cache, RedisCache
+from ..core.cache import Cache, RedisCache
 
 TTL = 60.0  # seconds a Redis lease lives without renewal (a dead run frees it then)
 RENEW = 20.0  # seconds between renewals
@@ -59,7 +59,7 @@ def shared_cache(url: str | None) -> Cache | None:
     """The Redis cache a hosted instance shares, for leases across machines; else None."""
     if not url or not url.strip().lower().startswith(("redis://", "rediss://", "unix://")):
         return None
-    from ..cache import open_cache
+    from ..core.cache import open_cache
 
     return open_cache(url)
 

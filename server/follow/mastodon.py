@@ -26,10 +26,10 @@ import requests
 from mastodon import Mastodon
 from mastodon import errors as merr
 
-from ..config import Settings
-from ..hosts import split_url, why_not_public
+from ..core.config import Settings
+from ..core.hosts import split_url, why_not_public
+from ..core.validate import SPACE, InputError
 from ..networks.http import USER_AGENT
-from ..validate import SPACE, InputError
 from .lease import account_lease, lease_folder, shared_cache
 from .limits import is_daily, plan, when
 from .state import RunState

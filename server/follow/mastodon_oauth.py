@@ -66,7 +66,7 @@ class MastodonAuth:
         timeout: float,
         shared: Shared | None = None,
     ) -> None:
-        from ..cache import NullCache
+        from ..core.cache import NullCache
 
         self.make_session = make_session
         self.timeout = timeout

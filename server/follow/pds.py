@@ -17,11 +17,11 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from ..config import Settings
-from ..hosts import why_not_public
+from ..core.addresses import valid_did
+from ..core.config import Settings
+from ..core.hosts import why_not_public
 from ..networks.bluesky import Bluesky
 from ..networks.http import UpstreamUnavailable
-from ..signals import valid_did
 
 MAX_DOCUMENT = 64 * 1024
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import LEVELS
-from ..validate import InputError
+from ..core.models import LEVELS
+from ..core.validate import InputError
 
 PRESELECTED = ("confirmed", "likely")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ..cache import MISSING, Cache, NullCache
+from ..core.cache import MISSING, Cache, NullCache
 
 PREFIX = "shared:"
 _GONE = {"gone": True}  # what a used or dropped record becomes (the cache has no delete)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..validate import InputError
+from ..core.validate import InputError
 from .plan import Target
 
 VERSION = 1

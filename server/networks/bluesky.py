@@ -18,9 +18,9 @@ from atproto_client import Client
 from atproto_client import exceptions as atproto_errors
 from atproto_client.request import Request, _handle_request_errors, _handle_response
 
-from ..cache import MISSING, Cache
-from ..models import BskyProfile
-from ..signals import valid_did
+from ..core.addresses import valid_did
+from ..core.cache import MISSING, Cache
+from ..core.models import BskyProfile
 from .http import USER_AGENT, UpstreamUnavailable, count, flights, split_cached
 
 BATCH = 25  # app.bsky.actor.getProfiles accepts at most 25 actors

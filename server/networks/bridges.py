@@ -5,14 +5,15 @@ Bridging is opt-in, so an address is offered only once the bridge itself answers
   one AppView call for 30 accounts (they follow `ap.brid.gy`), then the bridge's WebFinger
   confirms each one that did;
 - a fediverse account bridged to Bluesky is `USER.HOST.ap.brid.gy` (asked of the AppView by the
-  resolver, batched with the other getProfiles look-ups; see `signals.bridged_handle_for_acct`).
+  resolver, batched with the other getProfiles look-ups; see
+  `core.addresses.bridged_handle_for_acct`).
 """
 
 from __future__ import annotations
 
-from ..cache import MISSING, Cache
-from ..models import BskyProfile, FediAccount
-from ..signals import BRIDGY_BSKY, bridged_acct_for_bsky
+from ..core.addresses import BRIDGY_BSKY, bridged_acct_for_bsky
+from ..core.cache import MISSING, Cache
+from ..core.models import BskyProfile, FediAccount
 from .bluesky import RELATIONSHIPS_BATCH, Bluesky
 from .fediverse import Fediverse
 from .http import count, flights, split_cached

@@ -20,13 +20,13 @@ import requests
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
-from ..cache import MISSING, Cache
-from ..hosts import host_of
-from ..models import FediAccount
-from ..profile_page import ProfilePage, read_profile_page
-from ..signals import ascii_host, is_x_mirror, valid_username
-from ..text import html_to_text
+from ..core.addresses import ascii_host, is_x_mirror, valid_username
+from ..core.cache import MISSING, Cache
+from ..core.hosts import host_of
+from ..core.models import FediAccount
+from ..core.text import html_to_text
 from .http import USER_AGENT, UpstreamUnavailable, count, flights, get_json
+from .profile_page import ProfilePage, read_profile_page
 
 SOFTWARE_TTL = 7 * 24 * 3600
 FOUND_TTL = 24 * 3600

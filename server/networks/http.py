@@ -34,8 +34,8 @@ from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import connection as urllib3_connection_util
 
 from .. import __version__
-from ..cache import MISSING, Cache
-from ..hosts import is_ip_literal, why_not_public
+from ..core.cache import MISSING, Cache
+from ..core.hosts import is_ip_literal, why_not_public
 
 USER_AGENT = f"Passerelle/{__version__} (+https://github.com/passerelle-social/passerelle)"
 MAX_BODY = 5 * 1024 * 1024  # no profile or nodeinfo document is anywhere near this

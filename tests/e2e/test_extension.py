@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from server.extension_id import CHROME_ID
+from server.core.extension_id import CHROME_ID
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
 from tests.e2e.helpers import expected_sent, result_rows, scan_to_results, storage
@@ -50,7 +50,7 @@ def test_full_list_scanned_resolved_and_shown(
             expect(page.get_by_test_id("passerelle-overlay")).to_be_visible()
         results = opened.value
         assert results.url.startswith(f"chrome-extension://{ext_id}/pages/results.html")
-        assert ext_id == CHROME_ID  # the ID the service admits (server/extension_id.py)
+        assert ext_id == CHROME_ID  # the ID the service admits (server/core/extension_id.py)
         results.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         expect(results.get_by_test_id("row")).to_have_count(len(accounts), timeout=30_000)
         rows = result_rows(results)

@@ -259,7 +259,7 @@ def _prefixed(world: World, word: str) -> set[int]:
 
 
 def _fold(text: str) -> list[str]:
-    from server.text import fold
+    from server.core.text import fold
 
     return fold(text).split()
 

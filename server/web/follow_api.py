@@ -9,15 +9,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..core.errors import ApiError
+from ..core.validate import SPACE, TARGET_ACCT, TARGET_DID, TARGET_HANDLE, InputError
+from ..follow.bluesky import SignInError
+from ..follow.jobs import Jobs
+from ..follow.mastodon_oauth import OAuthError
+from ..follow.plan import Target
+from ..networks.http import UpstreamUnavailable
 from .api import _json_body
-from .errors import ApiError
-from .follow.bluesky import SignInError
-from .follow.jobs import Jobs
-from .follow.mastodon_oauth import OAuthError
-from .follow.plan import Target
 from .hostcheck import base_url
-from .networks.http import UpstreamUnavailable
-from .validate import SPACE, TARGET_ACCT, TARGET_DID, TARGET_HANDLE, InputError
 
 bp = Blueprint("follow", __name__, url_prefix="/api")
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -123,7 +123,7 @@ def _confidential_client() -> tuple[str, Any]:
     """(base URL, key) when this service is a confidential OAuth client (reached over https);
     404 otherwise: a service on the user's own machine is a loopback client and publishes
     nothing."""
-    from .follow.bsky_oauth import OAuthError
+    from ..follow.bsky_oauth import OAuthError
 
     base = base_url()
     try:
@@ -145,7 +145,7 @@ def _confidential_client() -> tuple[str, Any]:
 def bluesky_client_metadata() -> Any:
     """The client metadata a hosted instance publishes at its `client_id`; every Bluesky
     server fetches it when a user signs in."""
-    from .follow.bsky_oauth import client_metadata
+    from ..follow.bsky_oauth import client_metadata
 
     base, key = _confidential_client()
     response = jsonify(client_metadata(base, key))
@@ -164,7 +164,7 @@ def bluesky_jwks() -> Any:
 
 @bp.post("/bluesky/authorize")
 def bluesky_authorize() -> Any:
-    from .follow.bsky_oauth import OAuthError
+    from ..follow.bsky_oauth import OAuthError
 
     body = _json_body()
     if not isinstance(body, dict):
@@ -206,7 +206,7 @@ def _page_errors(view: Any) -> Any:
 def bluesky_callback() -> Any:
     from html import escape
 
-    from .follow.bsky_oauth import OAuthError
+    from ..follow.bsky_oauth import OAuthError
 
     state, code = request.args.get("state", ""), request.args.get("code", "")
     if not state or not code:

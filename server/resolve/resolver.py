@@ -9,69 +9,38 @@ layer), so that requests are shared across all accounts of the batch:
    names large servers (`PASSERELLE_FEDI_SEARCH`), their account search for profiles naming the
    X account of those still unmatched on the fediverse;
 3. Bridgy Fed mirrors for people found on one network only.
-`signals` reads the profiles and `decide` judges the evidence; this module only moves data.
+A re-check first asks whether what the earlier answer held is still there (`still_there`).
+`signals` reads the profiles and `decide` judges the evidence; `state` is what a batch learns
+of each account; this module only moves data.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import contradiction, owners, recheck, signals
+from ..core import addresses
+from ..core.cache import RECHECK, Cache, Rechecking
+from ..core.config import Settings
+from ..core.logsafe import describe
+from ..core.models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
+from ..core.text import normalize
+from ..networks.bluesky import BATCH, Bluesky
+from ..networks.bridges import Bridges
+from ..networks.fediverse import Fediverse
+from ..networks.http import Stats, UpstreamUnavailable, current_stats, session_for
 from . import decide as decide_mod
-from .cache import RECHECK, Cache, Rechecking
-from .config import Settings
+from . import owners, recheck, signals, still_there
 from .decide import Found
-from .hosts import host_of
-from .logsafe import describe
-from .models import Account, BskyProfile, Candidate, Clue, FediAccount, Network
-from .networks.bluesky import BATCH, Bluesky
-from .networks.bridges import Bridges
-from .networks.fediverse import (
-    ID_BATCH,
-    LOOK_AGAIN,
-    Fediverse,
-    account_from_api,
-    same_site,
-)
-from .networks.http import Stats, UpstreamUnavailable, current_stats, session_for
-from .text import normalize
+from .state import BskyAsk, State
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class _State:
-    """What the batch has learnt about one X account so far."""
-
-    account: Account
-    clues: list[Clue]
-    found: list[Found] = field(default_factory=list)
-    failed: set[str] = field(default_factory=set)  # networks that could not be checked
-    best: dict[Network, Candidate | None] = field(default_factory=dict)
-    others: dict[Network, list[Candidate]] = field(default_factory=dict)
-    # A re-check: the earlier answer, what of it still holds, and what is gone since.
-    previous: dict[Network, dict[str, Any]] = field(default_factory=dict)
-    kept: dict[Network, Candidate] = field(default_factory=dict)
-    crossed: set[tuple[str, str]] = field(default_factory=set)  # cross-links already asked
-    gone: dict[Network, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass
-class _BskyAsk:
-    key: str
-    via: str
-    clue: Clue | None = None
-    source_ident: str | None = None
-    require_handle: str | None = None  # asked by DID for a domain: the AppView must agree
 
 
 class Resolver:
@@ -120,12 +89,12 @@ class Resolver:
         fresh = RECHECK.set(recheck_ or previous is not None)
         started = time.monotonic()
         try:
-            states: dict[str, _State] = {}
+            states: dict[str, State] = {}
             for acc in accounts:
                 if acc.key not in states:
-                    states[acc.key] = _State(acc, signals.extract(acc))
+                    states[acc.key] = State(acc, signals.extract(acc))
                     states[acc.key].previous = (previous or {}).get(acc.key, {})
-            self._round_still_there(states, nets)
+            still_there.round_still_there(self, states, nets)
             self._round_software(states, nets)
             self._round_named(states, nets)
             self._round_domains(states, nets)
@@ -157,173 +126,29 @@ class Resolver:
         }
 
     # -- rounds --------------------------------------------------------------------------------
-    def _round_named(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
-        bsky: dict[str, list[_BskyAsk]] = {}
+    def _round_named(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
+        bsky: dict[str, list[BskyAsk]] = {}
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
         for key, st in states.items():
             for clue in st.clues:
                 if clue.network in st.kept:
                     continue  # a re-check: what the earlier answer held still exists
                 if clue.network == "bluesky" and "bluesky" in nets:
-                    bsky.setdefault(clue.value, []).append(_BskyAsk(key, "clue", clue))
+                    bsky.setdefault(clue.value, []).append(BskyAsk(key, "clue", clue))
                 elif clue.network == "mastodon" and "mastodon" in nets:
                     fedi.setdefault((clue.value, clue.bare), []).append((key, clue))
             if "bluesky" in nets and "bluesky" not in st.kept:
                 for handle in signals.same_handle_candidates(st.account.handle):
-                    bsky.setdefault(handle, []).append(_BskyAsk(key, "same-handle"))
+                    bsky.setdefault(handle, []).append(BskyAsk(key, "same-handle"))
         self._run(states, bsky, fedi, [])
 
-    def _round_still_there(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
-        """A re-check: what the earlier answer pre-selected is checked to still exist, and then
-        reused instead of looked up again. Bluesky accounts by DID, fresh, 25 per getProfiles
-        call (deleted, deactivated and taken-down accounts are not returned, or are marked);
-        fediverse accounts on their own server, fresh: 40 at a time by id on Mastodon 4.3+,
-        else one by one (a moved account answers with its new home). A profile that now says
-        it is not the person counts as gone too."""
-        bsky: dict[str, list[str]] = {}
-        fedi: dict[str, list[str]] = {}
-        for key, st in states.items():
-            for net, old in st.previous.items():
-                if net not in nets or not recheck.held(old):
-                    continue
-                if net == "mastodon" and old.get("bridged"):
-                    continue  # a Bluesky account's fediverse mirror: found again with it
-                if net == "bluesky":
-                    actor = signals.valid_did(str(old.get("did") or "")) or (
-                        signals.valid_bsky_handle(str(old.get("handle") or ""))
-                    )
-                    if actor:
-                        bsky.setdefault(actor, []).append(key)
-                else:
-                    acct = str(old.get("acct") or "").lower()
-                    user, _, host = acct.partition("@")
-                    if signals.valid_acct(user, host) == acct:
-                        fedi.setdefault(acct, []).append(key)
-        futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
-        failure: dict[int, Network] = {}
-        actors = list(bsky)
-        for i in range(0, len(actors), BATCH):
-            chunk = actors[i : i + BATCH]
-
-            def seen(found: dict[str, BskyProfile | None], chunk: list[str] = chunk) -> None:
-                for actor in chunk:
-                    for key in bsky[actor]:
-                        self._still_there(states[key], "bluesky", found.get(actor))
-
-            fut = self._submit(self.bluesky.fetch_profiles, chunk)
-            failure[id(fut)] = "bluesky"
-            futures.append((fut, sorted({k for a in chunk for k in bsky[a]}), seen))
-        # Fediverse: many of one server at once by id where the earlier answer kept it
-        # (Mastodon 4.3+, Misskey), else each on its own server, fresh: its actor alone where
-        # the earlier answer kept it (software with no batch), else looked up from the start.
-        by_server: dict[str, list[tuple[str, str]]] = {}
-        single: list[str] = []  # asked alone: the actor, where known
-        late: list[str] = []  # looked up from the start: moved, renamed, or nothing kept
-        for acct, keys in fedi.items():
-            old = states[keys[0]].previous["mastodon"]
-            host = host_of(str(old.get("url") or ""))
-            account_id = old.get("id")
-            if (
-                isinstance(account_id, str)
-                and _ACCOUNT_ID.match(account_id)
-                and host
-                and same_site(host, acct.partition("@")[2])
-            ):
-                by_server.setdefault(host, []).append((acct, account_id))
-            else:
-                single.append(acct)
-        for host, items in by_server.items():
-            for i in range(0, len(items), ID_BATCH):
-                chunk = items[i : i + ID_BATCH]
-
-                def batch(
-                    found: dict[str, Any] | None,
-                    chunk: list[tuple[str, str]] = chunk,
-                    host: str = host,
-                ) -> None:
-                    if found is None:
-                        single.extend(acct for acct, _ in chunk)  # this server cannot say
-                        return
-                    software = self.fediverse.software(host) or ""
-                    for acct, account_id in chunk:
-                        entity = found.get(account_id)
-                        if entity is not None and _changed(entity, acct.partition("@")[0]):
-                            late.append(acct)  # moved or renamed: ask its server
-                            continue
-                        profile = None
-                        if entity is not None and not entity.get("suspended"):
-                            profile = account_from_api(entity, acct, software)
-                        for key in fedi[acct]:
-                            self._still_there(states[key], "mastodon", profile)
-
-                fut = self._submit(self.fediverse.accounts_by_id, host, [a for _, a in chunk])
-                failure[id(fut)] = "mastodon"
-                futures.append((fut, sorted({k for a, _ in chunk for k in fedi[a]}), batch))
-        self._collect(states, futures, failure)
-        futures, failure = [], {}
-        for acct in single:
-            old = states[fedi[acct][0]].previous["mastodon"]
-            actor = old.get("actor")
-            if not isinstance(actor, str) or not actor:
-                late.append(acct)
-                continue
-
-            def alone(found: FediAccount | str | None, acct: str = acct) -> None:
-                if found == LOOK_AGAIN:
-                    late.append(acct)
-                    return
-                profile = found if isinstance(found, FediAccount) else None
-                for key in fedi[acct]:
-                    self._still_there(states[key], "mastodon", profile)
-
-            page = str(old.get("url") or "")
-            fut = self._submit(self.fediverse.recheck_actor, acct, actor, page)
-            failure[id(fut)] = "mastodon"
-            futures.append((fut, fedi[acct], alone))
-        self._collect(states, futures, failure)
-        futures, failure = [], {}
-        for acct in late:
-
-            def there(found: FediAccount | None, keys: list[str] = fedi[acct]) -> None:
-                for key in keys:
-                    self._still_there(states[key], "mastodon", found)
-
-            fut = self._submit(self.fediverse.lookup, acct, False, True)
-            failure[id(fut)] = "mastodon"
-            futures.append((fut, fedi[acct], there))
-        self._collect(states, futures, failure)
-
-    @staticmethod
-    def _still_there(st: _State, net: Network, profile: BskyProfile | FediAccount | None) -> None:
-        old = st.previous[net]
-        if profile is None or not decide_mod.usable(profile):
-            st.gone[net] = recheck.gone_match(net, old, "not-found")
-            return
-        why = contradiction.not_them(st.account, profile)
-        if why is not None:
-            st.gone[net] = recheck.gone_match(net, old, why)
-            return
-        ident = decide_mod.ident_of(profile)
-        if recheck.ident(net, old) not in (ident.lower(), profile_handle(profile)):
-            st.gone[net] = recheck.gone_match(net, old, "moved")  # the new home is kept
-        reasons = {r for r in old.get("reasons") or [] if isinstance(r, str)} - {"gone"}
-        st.kept[net] = Candidate(
-            network=net,
-            ident=ident,
-            profile=profile,
-            reasons=reasons,
-            bridged=bool(old.get("bridged")),
-            claimed=True,
-            level=old["level"],
-        )
-
-    def _round_software(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_software(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
         """Links shaped like another software's profile address (`pixelfed.social/alice`):
         learn each server's software once (NodeInfo, cached) and read the link as that
         software writes profiles; what it is not (a blog's `/about`) is dropped."""
         if "mastodon" not in nets:
             return
-        wanted: dict[str, list[tuple[_State, signals.PathProfile]]] = {}
+        wanted: dict[str, list[tuple[State, signals.PathProfile]]] = {}
         for st in states.values():
             for p in signals.path_profiles(st.account):
                 wanted.setdefault(p.host, []).append((st, p))
@@ -336,14 +161,14 @@ class Resolver:
                 continue
             form = signals.PATH_FORMS.get(software or "")
             for st, p in wanted[host]:
-                acct = signals.valid_acct(p.user, host)
+                acct = addresses.valid_acct(p.user, host)
                 if form is None or p.form != form or acct is None:
                     continue
                 clue = Clue("mastodon", acct, p.reason, claimed=p.claimed)
                 if clue not in st.clues:
                     st.clues.append(clue)
 
-    def _round_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_domains(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
         """Domain handles the AppView did not know: ask the domain (HTTPS, then DNS) for its
         DID, then the AppView for that DID; kept only if the AppView shows the same handle.
 
@@ -370,7 +195,7 @@ class Resolver:
         if not domains:
             return
         jobs = {d: self._submit(self.bluesky.resolve_domain, d) for d in domains}
-        asks: dict[str, list[_BskyAsk]] = {}
+        asks: dict[str, list[BskyAsk]] = {}
         for domain, fut in jobs.items():
             try:
                 did = fut.result()
@@ -380,19 +205,19 @@ class Resolver:
             if did:
                 for key, clue in domains[domain]:
                     asks.setdefault(did, []).append(
-                        _BskyAsk(key, "clue", clue, require_handle=domain)
+                        BskyAsk(key, "clue", clue, require_handle=domain)
                     )
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]] = []
         self._submit_bsky(states, asks, futures)
         self._collect(states, futures, {id(f): "bluesky" for f, _, _ in futures})
 
-    def _round_search_domains(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_search_domains(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
         """The name search found an account whose handle is the X website's domain: ask the
         domain itself (one request, DNS if HTTPS fails) whether it names that account's DID.
         If so the website is the proof (`website-domain-handle`)."""
         if "bluesky" not in nets:
             return
-        wanted: dict[str, list[tuple[_State, Clue, BskyProfile]]] = {}
+        wanted: dict[str, list[tuple[State, Clue, BskyProfile]]] = {}
         for st in states.values():
             found = [f for f in st.found if f.network == "bluesky"]
             by_clue = {decide_mod.handle_of(f.profile) for f in found if f.via == "clue"}
@@ -422,9 +247,9 @@ class Resolver:
     @staticmethod
     def _cross_asks(
         key: str,
-        st: _State,
+        st: State,
         nets: tuple[Network, ...],
-        bsky: dict[str, list[_BskyAsk]],
+        bsky: dict[str, list[BskyAsk]],
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]],
     ) -> None:
         """Addresses on the other network that the person's confirmed profile names (each
@@ -456,13 +281,13 @@ class Resolver:
             text = " \n ".join([m.profile.note] + [v for _, v in m.profile.fields])
             for clue in signals.clues_from_text(text, "bio"):
                 if clue.network == "bluesky" and ("bluesky", clue.value) not in known:
-                    bsky.setdefault(clue.value, []).append(_BskyAsk(key, "cross-link", clue))
+                    bsky.setdefault(clue.value, []).append(BskyAsk(key, "cross-link", clue))
                     st.crossed.add(("bluesky", clue.value))
 
-    def _round_late_cross_links(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_late_cross_links(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
         """Profiles confirmed only by the name search (a link back on a profile found by its
         name) may name the person's account on the other network: asked now."""
-        bsky: dict[str, list[_BskyAsk]] = {}
+        bsky: dict[str, list[BskyAsk]] = {}
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
         for key, st in states.items():
             self._cross_asks(key, st, nets, bsky, fedi)
@@ -472,14 +297,14 @@ class Resolver:
 
     def _round_linked(
         self,
-        states: dict[str, _State],
+        states: dict[str, State],
         nets: tuple[Network, ...],
         search_as: tuple[str, str] | None = None,
     ) -> None:
         servers: list[tuple[str, str | None]] = [(s, None) for s in self.settings.fedi_search]
         if search_as is not None:
             servers = [x for x in servers if x[0] != search_as[0]] + [search_as]
-        bsky: dict[str, list[_BskyAsk]] = {}
+        bsky: dict[str, list[BskyAsk]] = {}
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]] = {}
         searches: list[tuple[str, str]] = []
         link_searches: list[tuple[str, str, str | None]] = []
@@ -504,10 +329,10 @@ class Resolver:
                 link_searches += [(key, server, token) for server, token in servers]
         self._run(states, bsky, fedi, searches, link_searches)
 
-    def _round_bridges(self, states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _round_bridges(self, states: dict[str, State], nets: tuple[Network, ...]) -> None:
         if not self.settings.bridges or len(nets) < 2:
             return
-        bsky: dict[str, list[_BskyAsk]] = {}
+        bsky: dict[str, list[BskyAsk]] = {}
         mirrors: list[tuple[str, BskyProfile, str]] = []
         for key, st in states.items():
             b, m = st.best.get("bluesky"), st.best.get("mastodon")
@@ -520,9 +345,9 @@ class Resolver:
                 and not m.bridged
                 and ("bluesky" not in st.failed)
             ):
-                handle = signals.bridged_handle_for_acct(m.ident)
+                handle = addresses.bridged_handle_for_acct(m.ident)
                 if handle:
-                    bsky.setdefault(handle, []).append(_BskyAsk(key, "bridge", None, m.ident))
+                    bsky.setdefault(handle, []).append(BskyAsk(key, "bridge", None, m.ident))
             if (
                 weak_m
                 and b is not None
@@ -557,8 +382,8 @@ class Resolver:
 
     def _submit_bsky(
         self,
-        states: dict[str, _State],
-        asks: dict[str, list[_BskyAsk]],
+        states: dict[str, State],
+        asks: dict[str, list[BskyAsk]],
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]],
     ) -> None:
         if not asks:
@@ -584,8 +409,8 @@ class Resolver:
 
     def _run(
         self,
-        states: dict[str, _State],
-        bsky: dict[str, list[_BskyAsk]],
+        states: dict[str, State],
+        bsky: dict[str, list[BskyAsk]],
         fedi: dict[tuple[str, bool], list[tuple[str, Clue]]],
         searches: list[tuple[str, str]],
         link_searches: Sequence[tuple[str, str, str | None]] = (),
@@ -648,7 +473,7 @@ class Resolver:
 
     def _collect(
         self,
-        states: dict[str, _State],
+        states: dict[str, State],
         futures: list[tuple[Future[Any], list[str], Callable[[Any], None]]],
         network_of_failure: dict[int, Network],
     ) -> None:
@@ -670,7 +495,7 @@ class Resolver:
 
     # -- deciding ------------------------------------------------------------------------------
     @staticmethod
-    def _decide_all(states: dict[str, _State], nets: tuple[Network, ...]) -> None:
+    def _decide_all(states: dict[str, State], nets: tuple[Network, ...]) -> None:
         for st in states.values():
             best: dict[Network, Candidate | None] = {}
             others: dict[Network, list[Candidate]] = {}
@@ -680,12 +505,12 @@ class Resolver:
                 # A cached copy of an account found gone today is no evidence of it.
                 dead = {recheck.ident(net, gone), str(gone.get("handle") or "").lower()}
                 b = best.get(net)
-                if b is not None and {b.ident.lower(), profile_handle(b.profile)} & dead:
+                if b is not None and {b.ident.lower(), decide_mod.profile_handle(b.profile)} & dead:
                     best[net] = None
                 others[net] = [
                     c
                     for c in others.get(net, [])
-                    if not {c.ident.lower(), profile_handle(c.profile)} & dead
+                    if not {c.ident.lower(), decide_mod.profile_handle(c.profile)} & dead
                 ]
             for net, kept in st.kept.items():
                 if net in nets:  # a re-check: the earlier match, still there
@@ -694,7 +519,7 @@ class Resolver:
             st.best, st.others = decide_mod.add_bridges(best, others, st.found)
 
     @staticmethod
-    def _answer(st: _State, acc: Account, nets: tuple[Network, ...]) -> dict[str, Any]:
+    def _answer(st: State, acc: Account, nets: tuple[Network, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {"handle": acc.handle}
         for net in ("bluesky", "mastodon"):
             best = st.best.get(net) if net in nets else None  # type: ignore[call-overload]
@@ -725,19 +550,9 @@ class Resolver:
 
 
 _FAILED = object()
-_ACCOUNT_ID = re.compile(r"^[0-9a-z]{1,32}$")  # Mastodon's snowflakes, Misskey's aid/ulid/…
 
 
-def _changed(entity: Any, user: str) -> bool:
-    """The account answered by id is no longer simply the one asked for: moved, or renamed."""
-    return bool(entity.get("moved")) or str(entity.get("username") or "").lower() != user
-
-
-def profile_handle(profile: BskyProfile | FediAccount) -> str:
-    return decide_mod.handle_of(profile).lower()
-
-
-def _is_cross(st: _State, clue: Clue) -> bool:
+def _is_cross(st: State, clue: Clue) -> bool:
     """A clue that came from the other network's profile, not from the X profile."""
     return clue not in st.clues
 

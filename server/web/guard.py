@@ -27,8 +27,8 @@ from typing import Protocol
 
 from flask import Flask, current_app, request
 
-from .cache import Cache, RedisCache
-from .errors import ApiError
+from ..core.cache import Cache, RedisCache
+from ..core.errors import ApiError
 
 log = logging.getLogger(__name__)
 

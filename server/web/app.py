@@ -9,12 +9,13 @@ from flask import Flask
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, errors, follow_api, guard, hostcheck
-from .cache import open_cache
-from .config import load
-from .extension_id import CHROME_ORIGIN
-from .follow.jobs import Jobs
-from .resolver import Resolver
+from ..core import errors
+from ..core.cache import open_cache
+from ..core.config import load
+from ..core.extension_id import CHROME_ORIGIN
+from ..follow.jobs import Jobs
+from ..resolve.resolver import Resolver
+from . import api, follow_api, guard, hostcheck
 
 # Only the browser extension (and origins the operator lists) may call the service from a page:
 # our Chrome build by its fixed ID, Firefox's random per-installation origins (extension_id.py).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from .text import fold, normalize
+from ..core.text import fold, normalize
 
 SAME = 0.8  # at or above: the same name ("same-name"), or enough affinity to trust a mention
 CLOSE = 0.5

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 
-from .errors import ApiError
+from ..core.errors import ApiError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 

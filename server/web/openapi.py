@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .validate import (
+from .. import __version__
+from ..core.validate import (
     HANDLE_PATTERN,
     MAX_FIELD,
     MAX_ID,

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from anyascii import anyascii
 
-from .models import Account, BskyProfile, FediAccount
+from ..core.models import Account, BskyProfile, FediAccount
+from ..core.text import fold, normalize
 from .similarity import _NOISE
-from .text import fold, normalize
 
 # ---------------------------------------------------------------------------------------------
 # Names across scripts: "Алиса Мартин" on one side, "Alisa Martin" on the other.

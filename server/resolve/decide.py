@@ -16,17 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core import addresses
+from ..core.models import LEVELS, Account, BskyProfile, Candidate, Clue, FediAccount, Level, Network
 from . import contradiction, signals
-from .models import (
-    LEVELS,
-    Account,
-    BskyProfile,
-    Candidate,
-    Clue,
-    FediAccount,
-    Level,
-    Network,
-)
 from .similarity import CLOSE, SAME, affinity, looks_like_org, name_similarity, same_handle
 
 PROFILE_CLUE_REASONS = frozenset({"name-handle", "bio-handle", "bio-url", "website"})
@@ -63,19 +55,24 @@ def handle_of(profile: BskyProfile | FediAccount) -> str:
     return profile.handle if isinstance(profile, BskyProfile) else profile.acct
 
 
+def profile_handle(profile: BskyProfile | FediAccount) -> str:
+    """The handle (or address) as compared across answers: lowercase."""
+    return handle_of(profile).lower()
+
+
 def usable(profile: BskyProfile | FediAccount) -> bool:
     """Profiles that are never a match: broken handles, impersonators, X mirrors."""
     if isinstance(profile, BskyProfile):
         if profile.handle == "handle.invalid" or not profile.handle:
             return False
         return not any(lb in ("impersonation", "!takedown", "!hide") for lb in profile.labels)
-    return not signals.is_x_mirror(profile.acct)
+    return not addresses.is_x_mirror(profile.acct)
 
 
 def is_bridged(profile: BskyProfile | FediAccount) -> bool:
     if isinstance(profile, BskyProfile):
-        return profile.handle.endswith((signals.BRIDGY_AP_SUFFIX, signals.BRIDGY_WEB_SUFFIX))
-    return profile.acct.endswith("@" + signals.BRIDGY_BSKY)
+        return profile.handle.endswith((addresses.BRIDGY_AP_SUFFIX, addresses.BRIDGY_WEB_SUFFIX))
+    return profile.acct.endswith("@" + addresses.BRIDGY_BSKY)
 
 
 def reverse_link(profile: BskyProfile | FediAccount, x_handle: str) -> bool:
@@ -211,7 +208,7 @@ def decide_network(
 
 def on_threads(c: Candidate) -> bool:
     """A Threads account seen from the fediverse (`@user@threads.net`)."""
-    return c.network == "mastodon" and c.ident.lower().endswith(signals.THREADS_SUFFIXES)
+    return c.network == "mastodon" and c.ident.lower().endswith(addresses.THREADS_SUFFIXES)
 
 
 def _named_by_x(c: Candidate) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import NETWORKS, Network
+from ..core.models import NETWORKS, Network
 
 PRESELECTED = ("confirmed", "likely")
 

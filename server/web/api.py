@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import __version__
-from .errors import ApiError
+from .. import __version__
+from ..core.errors import ApiError
+from ..core.hosts import host_of
+from ..core.validate import SESSION_ID, InputError, parse_request
+from ..resolve.recheck import PreviousError, parse_previous
 from .guard import charge_accounts, guard
-from .hosts import host_of
 from .openapi import spec
-from .recheck import PreviousError, parse_previous
-from .validate import SESSION_ID, InputError, parse_request
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

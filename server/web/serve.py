@@ -14,7 +14,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from . import __version__
+from .. import __version__
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from . import create_app
+        from .. import create_app
 
         return create_app(workers=self.workers, listen=self.listen)
 
@@ -41,7 +41,7 @@ def extension_dir() -> Path:
 
 
 def run(host: str, port: int, workers: int, threads: int) -> int:
-    from .config import load
+    from ..core.config import load
     from .worker import BufferingThreadWorker
 
     BufferingThreadWorker.read_timeout = load().request_timeout
