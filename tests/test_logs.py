@@ -65,7 +65,7 @@ def test_faults_and_bugs_leave_no_personal_data_in_the_log(
     clean_internet.control.clear()
 
     # A bug of ours whose message carries a bio: the answer is a 500, the log keeps no bio.
-    import server.signals as signals
+    import server.resolve.signals as signals
 
     def broken(account: Any) -> Any:
         raise ValueError(f"could not read {account.bio!r} of {account.handle}")
