@@ -26,18 +26,19 @@ test-deps:
 	bash scripts/test-deps.sh
 
 # Tests run in random order (pytest-randomly; the seed is printed, and
-# PYTEST_ARGS=--randomly-seed=N replays one order), on two workers (pytest-xdist; the tests on
-# the local AT Protocol network share one worker, those in Firefox another: tests/conftest.py).
+# PYTEST_ARGS=--randomly-seed=N replays one order), on two workers (pytest-xdist), a module
+# at a time each: a module's browser, servers or AT Protocol network start once.
 WORKERS ?= 2
 test: setup test-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The inner loop: lint, then every test that needs neither a browser nor the local AT Protocol
-# network (those run in `make test`).
+# network (those run in `make test`), the fuzzers asking fewer examples than in `make test`.
 check: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup -m "not e2e and not devenv" $(PYTEST_ARGS)
+	PASSERELLE_FUZZ_EXAMPLES=$${PASSERELLE_FUZZ_EXAMPLES:-12} $(PY) -m pytest -q -n $(WORKERS) \
+		--dist loadfile -m "not e2e and not devenv" $(PYTEST_ARGS)
 
 # The suite twice with every core busy (stress-ng) and in two random orders.
 test-busy:

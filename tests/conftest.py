@@ -20,20 +20,12 @@ BROWSER_MODULES = {"test_scanner.py", "test_firefox.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks from where a test lives, for `make check` (`-m "not e2e and not devenv"`) and for
-    the parallel run of `make test` (pytest-xdist, `--dist loadgroup`): every test that drives
-    a browser is `e2e`; the tests on the local AT Protocol network share one worker (the
-    network is started once per worker, and it is the heaviest thing the suite starts), and so
-    do those in Firefox (one Firefox at a time, as Marionette's port is one)."""
+    """Every test that drives a browser is `e2e`, wherever it lives: `make check` leaves them
+    out (`-m "not e2e and not devenv"`)."""
     for item in items:
         path = Path(str(item.fspath))
-        in_e2e = TESTS / "e2e" in path.parents
-        if in_e2e or path.name in BROWSER_MODULES:
+        if TESTS / "e2e" in path.parents or path.name in BROWSER_MODULES:
             item.add_marker(pytest.mark.e2e)
-        if item.get_closest_marker("devenv"):
-            item.add_marker(pytest.mark.xdist_group("devenv"))
-        elif "firefox" in path.name:
-            item.add_marker(pytest.mark.xdist_group("firefox"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +27,7 @@ def run_module(module: str, options: str, out: Path) -> tuple[dict[str, Any], st
     return json.loads(out.read_text()), p.stdout
 
 
+@pytest.mark.e2e  # its scan drives Chromium with the built extension
 def test_small_run(tmp_path: Path) -> None:
     report, stdout = run_module(
         "benchmarks",
@@ -85,6 +88,7 @@ def test_small_load_run(tmp_path: Path) -> None:
     assert "| cold |" in stdout and "| warm |" in stdout
 
 
+@pytest.mark.e2e  # the results page, in Chromium
 def test_small_page_run(tmp_path: Path) -> None:
     """`python -m benchmarks.page` keeps working: the results page at 300 rows, twice."""
     report, stdout = run_module("benchmarks.page", "--rows 300 --runs 2", tmp_path / "page.json")
