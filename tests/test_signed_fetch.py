@@ -65,7 +65,9 @@ def client(tmp_path: Path) -> Iterator[Any]:
                     "PASSERELLE_RETRIES": "0",
                 }
             )
-            yield app.test_client()
+            test_client = app.test_client()
+            test_client.net = net  # type: ignore[attr-defined]  # for the requests it saw
+            yield test_client
             app.extensions["passerelle.resolver"].close()
     finally:
         net.stop()
@@ -93,6 +95,29 @@ def test_an_account_on_a_server_that_refuses_unsigned_reads_is_found(client: Any
     assert got["ghost_x"]["mastodon"] is None and not got["ghost_x"]["error"]
     stranger = got["benevole"]["mastodon"]
     assert stranger is None or stranger["level"] == "possible", stranger
+
+
+def test_a_server_whose_api_refuses_visitors_is_not_asked_again(client: Any) -> None:
+    """#23: GoToSocial answered 401 to every `accounts/lookup`, asked before WebFinger for each
+    of its accounts (and asked twice in one look-up). Now its refusal is remembered for a day:
+    one 401 for the server, then WebFinger and the page for each account."""
+    net = client.net
+    net.control.clear()
+    got = _resolve(
+        client, {"handle": "lea_velo", "name": "Léa Martin", "bio": "Mastodon : @lea@gts.example"}
+    )
+    assert got["lea_velo"]["mastodon"]["acct"] == "lea@gts.example"
+    lookups = [p for _, p in net.control.paths if p.startswith("/api/v1/accounts/lookup")]
+    assert len(lookups) == 1, net.control.paths  # once in the look-up, not again after WebFinger
+    net.control.clear()
+    got = _resolve(
+        client,
+        {"handle": "asso_x", "name": "Vélo Poitiers", "bio": "Mastodon : @asso@gts.example"},
+        {"handle": "ghost_x", "name": "Ghost", "bio": "Mastodon : @ghost@gts.example"},
+    )
+    assert got["asso_x"]["mastodon"]["acct"] == "asso@gts.example"
+    assert got["ghost_x"]["mastodon"] is None and not got["ghost_x"]["error"]
+    assert not [p for _, p in net.control.paths if p.startswith("/api/")], net.control.paths
 
 
 # A page as GoToSocial renders it, and what is read from it (input → expected), by hand.

@@ -29,6 +29,7 @@ from .http import USER_AGENT, UpstreamUnavailable, count, flights, get_json
 from .profile_page import ProfilePage, read_profile_page
 
 SOFTWARE_TTL = 7 * 24 * 3600
+API_CLOSED_TTL = 24 * 3600  # a server whose API refuses visitors (401/403), asked again a day on
 FOUND_TTL = 24 * 3600
 MISSING_TTL = 6 * 3600
 SEARCH_TTL = 24 * 3600
@@ -82,6 +83,7 @@ class Fediverse:
         self._clients: dict[str, Mastodon] = {}
         self._lock = threading.Lock()
         self._software: dict[str, str] = {}  # host → software ("" when not a server)
+        self._api_closed: set[str] = set()  # hosts whose Mastodon API refuses visitors
         self._inflight: dict[str, threading.Event] = {}
 
     # -- the server ----------------------------------------------------------------------------
@@ -118,6 +120,21 @@ class Fediverse:
                 with self._lock:
                     self._inflight.pop(host, None)
                 flight.set()
+
+    def api_closed(self, host: str) -> bool:
+        """This server's Mastodon API refused a visitor lately (GoToSocial always does; a
+        Mastodon in authorized-fetch mode too): not asked again, WebFinger and the actor or
+        the web page say the same for one request less per account."""
+        if host in self._api_closed:
+            return True
+        if self.cache.get("fedi:api-closed:" + host) is True:
+            self._api_closed.add(host)
+            return True
+        return False
+
+    def _close_api(self, host: str) -> None:
+        self._api_closed.add(host)
+        self.cache.set("fedi:api-closed:" + host, True, API_CLOSED_TTL)
 
     def _software_uncached(self, host: str) -> str | None:
         key = "fedi:software:" + host
@@ -222,7 +239,7 @@ class Fediverse:
         software = self.software(host)
         if software in MISSKEY_API:
             return self._misskey_users(host, ids)
-        if software not in MASTODON_API:
+        if software not in MASTODON_API or self.api_closed(host):
             return None
         found = _asked(host, lambda: self._mastodon(host).accounts(ids))
         if found is None:
@@ -376,7 +393,7 @@ class Fediverse:
         if software is None and bare:
             return None  # an e-mail address, most likely: the host is no fediverse server
         asked_api = False
-        if software in MASTODON_API:
+        if software in MASTODON_API and not self.api_closed(host):
             # The account's own server speaks the Mastodon API: one look-up verifies it and
             # gives the profile (WebFinger would only repeat what it says).
             found = self._via_mastodon_api(host, user, acct, software)
@@ -403,7 +420,11 @@ class Fediverse:
             return None
         api_host = host_of(actor_url)
         api_software = software if api_host == host else self.software(api_host)
-        if api_software in MASTODON_API and not (asked_api and api_host == host):
+        if (
+            api_software in MASTODON_API
+            and not (asked_api and api_host == host)
+            and not self.api_closed(api_host)
+        ):
             found = self._via_mastodon_api(api_host, c_user, canonical, api_software)
             if found is not None:
                 return found
@@ -418,7 +439,9 @@ class Fediverse:
             return None
         except TRANSIENT as e:
             raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
-        except mastodon_errors.MastodonAPIError:
+        except mastodon_errors.MastodonAPIError as e:
+            if isinstance(e, mastodon_errors.MastodonUnauthorizedError) or 403 in e.args:
+                self._close_api(api_host)  # it reads signed requests only: not asked again
             return None  # e.g. lookup needs a token on this server: fall back to the actor
         except mastodon_errors.MastodonError as e:
             raise UpstreamUnavailable(f"{api_host}: {type(e).__name__}") from e
