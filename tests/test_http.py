@@ -110,3 +110,25 @@ def test_long_429_is_returned_not_waited(clean_internet: Internet) -> None:
     clean_internet.control.add_fault("piaille.fr", "ratelimit", seconds=600)
     r = make_session(Politeness(retries=1, timeout=3, max_wait=5)).get(URL)
     assert r.status_code == 429
+
+
+def test_a_host_that_cannot_be_reached_is_asked_once(clean_internet: Internet) -> None:
+    """#23: a name that does not resolve (behind a proxy: its 502 on CONNECT) was asked three
+    times (two retries); asking again at once cannot mend it. A 5xx answer is still retried."""
+    from server.networks.http import Stats, current_stats
+
+    clean_internet.world.unresolvable.add("gone-forever.fr")
+    stats = Stats()
+    token = current_stats.set(stats)
+    try:
+        with pytest.raises(requests.ConnectionError):
+            make_session(Politeness(retries=2, timeout=3, backoff=0.01)).get(
+                "https://gone-forever.fr/.well-known/atproto-did"
+            )
+        assert stats.upstream_requests == 1
+        clean_internet.control.add_fault("piaille.fr", "status", status=503)
+        r = make_session(Politeness(retries=2, timeout=3, backoff=0.01)).get(URL)
+        assert r.status_code == 503 and clean_internet.control.hits["piaille.fr"] == 3
+    finally:
+        current_stats.reset(token)
+        clean_internet.world.unresolvable.discard("gone-forever.fr")

@@ -71,7 +71,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "seconds a client of `passerelle serve` has to send a whole request (then 408): a "
         "slow or stalled client never holds a thread",
     ),
-    "PASSERELLE_RETRIES": ("2", "further attempts after a timeout, refused connection or 5xx"),
+    "PASSERELLE_RETRIES": (
+        "2",
+        "further attempts after a timeout, a dropped connection or 5xx (never after a name "
+        "that does not resolve or a refused connection)",
+    ),
     "PASSERELLE_MAX_WAIT": (
         "30",
         "longest 429 pause (seconds) honoured before marking accounts `upstream-unavailable`",
