@@ -221,6 +221,7 @@ class World:
         # Mastodon's follow family (mastodon/mastodon app/lib/rate_limiter.rb): 400 follows an
         # account per 24 h, windows aligned on the epoch; (limit, period) or None.
         self.follow_daily: tuple[int, float] | None = None
+        self.follow_origin: float | None = None  # where the shortened days start
         self.follow_counts: dict[tuple[str, int], int] = {}
 
 
@@ -682,8 +683,14 @@ class FediServer:
             return None
         limit, period = self.w.follow_daily
         now = time.time()
-        window = int(now // period)
         with self.w.lock:
+            # Mastodon aligns its windows on the epoch (a day's resets at midnight UTC). Tests
+            # shorten the day to seconds; aligned on the first follow counted, the windows do
+            # not depend on how long the client took to start on a busy machine.
+            if self.w.follow_origin is None:
+                self.w.follow_origin = now % period
+            origin = self.w.follow_origin
+            window = int((now - origin) // period)
             used = self.w.follow_counts.get((acct, window), 0)
             if used < limit:
                 used += 1
@@ -691,7 +698,7 @@ class FediServer:
                 left = limit - used
             else:
                 left = -1
-        end = (window + 1) * period
+        end = (window + 1) * period + origin
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end))
         return {
             "X-RateLimit-Limit": str(limit),
