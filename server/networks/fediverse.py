@@ -335,15 +335,7 @@ class Fediverse:
         if r.status_code != 200 or "html" not in r.headers.get("Content-Type", "html"):
             return LOOK_AGAIN
         page = read_profile_page(r.text[:MAX_PAGE])
-        return FediAccount(
-            acct=acct,
-            url=page_url,
-            display_name=page.display_name,
-            note=page.note,
-            fields=tuple(page.fields) + tuple(("", link) for link in page.me_links),
-            avatar=page.avatar,
-            software=self.software(host) or "",
-        )
+        return _from_page(page, acct, page_url, self.software(host) or "")
 
     # -- a large server's account search --------------------------------------------------------
     def search_accounts(
@@ -531,17 +523,20 @@ class Fediverse:
                 page = read_profile_page(r.text[:MAX_PAGE])
         except requests.RequestException:
             pass  # the account exists all the same: WebFinger said so
-        fields = tuple(page.fields) + tuple(("", link) for link in page.me_links)
-        return FediAccount(
-            acct=canonical,
-            url=url,
-            display_name=page.display_name,
-            note=page.note,
-            fields=fields,
-            avatar=page.avatar,
-            software=software,
-            bot=False,
-        )
+        return _from_page(page, canonical, url, software)
+
+
+def _from_page(page: ProfilePage, acct: str, url: str, software: str) -> FediAccount:
+    """The account as its public web profile describes it (fields and `rel="me"` links)."""
+    return FediAccount(
+        acct=acct,
+        url=url,
+        display_name=page.display_name,
+        note=page.note,
+        fields=tuple(page.fields) + tuple(("", link) for link in page.me_links),
+        avatar=page.avatar,
+        software=software,
+    )
 
 
 def same_site(host: str, domain: str) -> bool:
