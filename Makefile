@@ -7,6 +7,11 @@ PORT ?= 8765
 
 .PHONY: run test check test-busy test-deps lint bench screenshots setup clean
 
+# Python may keep compiled modules (some systems forbid it in the environment): every test
+# process and every service or command the tests start would otherwise compile the project,
+# and pytest rewrite every test module, from source each time.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -35,9 +40,12 @@ test: setup test-deps
 
 # The inner loop: lint, then every test that needs neither a browser nor the local AT Protocol
 # network (those run in `make test`), the fuzzers asking fewer examples than in `make test`.
+# Four workers on two cores: these tests spend half their time waiting (a stand-in's slow
+# answer, a shortened Mastodon day, a client's timeout), which the others fill.
+CHECK_WORKERS ?= 4
 check: setup
 	$(PY) -m ruff check .
-	PASSERELLE_FUZZ_EXAMPLES=$${PASSERELLE_FUZZ_EXAMPLES:-12} $(PY) -m pytest -q -n $(WORKERS) \
+	PASSERELLE_FUZZ_EXAMPLES=$${PASSERELLE_FUZZ_EXAMPLES:-12} $(PY) -m pytest -q -n $(CHECK_WORKERS) \
 		--dist loadfile -m "not e2e and not devenv" $(PYTEST_ARGS)
 
 # The suite twice with every core busy (stress-ng) and in two random orders.

@@ -31,8 +31,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test process its own state folder (follow progress, leases): two workers of the
-    parallel run never share one, as two users on one machine would not."""
-    with patched({"XDG_STATE_HOME": str(tmp_path_factory.mktemp("state"))}):
+    parallel run never share one, as two users on one machine would not. And every service or
+    command the tests start may ask the stand-ins fast: their politeness (10 requests a second
+    per host) protects real servers, not ours, and cost a second per CLI run; the tests of
+    politeness and the benchmarks set their own rate."""
+    state = str(tmp_path_factory.mktemp("state"))
+    with patched({"XDG_STATE_HOME": state, "PASSERELLE_HOST_RATE": "1000"}):
         yield
 
 

@@ -66,7 +66,7 @@ def test_small_load_run(tmp_path: Path) -> None:
     """`python -m benchmarks.load` keeps working: a few clients, two workers, a few seconds."""
     report, stdout = run_module(
         "benchmarks.load",
-        "--clients 3 --workers 2 --seconds 4 --world 300 --popular 80 --list-size 120"
+        "--clients 3 --workers 2 --seconds 2 --world 300 --popular 80 --list-size 120"
         " --latency 0.005 --host-rate 1000",
         tmp_path / "load.json",
     )

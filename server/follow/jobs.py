@@ -11,7 +11,6 @@ stopped.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 import time
@@ -36,7 +35,7 @@ from .pds import PdsNotFound, pds_for
 from .plan import Target
 from .run import BudgetExhausted, Runner
 from .shared import Shared
-from .state import RunState
+from .state import RunState, state_folder
 
 if TYPE_CHECKING:
     from .bsky_oauth import ClientKey
@@ -72,13 +71,6 @@ def sweep(folder: Path, now: float | None = None) -> int:
         except OSError:
             continue  # another worker got there first
     return removed
-
-
-def state_folder() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(base) / "passerelle" / "jobs"
 
 
 @dataclass

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cache import Cache, RedisCache
+from .state import state_folder
 
 TTL = 60.0  # seconds a Redis lease lives without renewal (a dead run frees it then)
 RENEW = 20.0  # seconds between renewals
@@ -50,8 +51,6 @@ _RELEASE = (
 
 def lease_folder() -> Path:
     """Beside the service's job files: every command and worker of this machine sees it."""
-    from .jobs import state_folder
-
     return state_folder().parent / "leases"
 
 

@@ -20,6 +20,16 @@ from .plan import Target
 VERSION = 1
 
 
+def state_folder() -> Path:
+    """Where the service keeps its jobs (`$XDG_STATE_HOME/passerelle/jobs`). Here, not beside
+    the jobs, so a `passerelle follow` run finds the lease folder next to it without loading
+    the service's job machinery (and the atproto SDK with it: most of a Mastodon run's start)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / "passerelle" / "jobs"
+
+
 @dataclass
 class RunState:
     network: str

@@ -33,6 +33,7 @@ from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
 from .dns import TxtServer
+from .keepalive import KeepAliveHandler
 from .proxy import ConnectProxy
 from .tls import LocalCA
 
@@ -1120,7 +1121,12 @@ class Internet:
         app.register_error_handler(_Passthrough, lambda e: self._passthrough(app))
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.server = make_server(
-            "127.0.0.1", 0, app, threaded=True, ssl_context=self.ca.server_context()
+            "127.0.0.1",
+            0,
+            app,
+            threaded=True,
+            ssl_context=self.ca.server_context(),
+            request_handler=KeepAliveHandler,  # connections kept open, as real servers do
         )
         self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
