@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 # Invisible characters that split a handle without showing: they are removed, never matched.
 _INVISIBLE = dict.fromkeys(
@@ -17,6 +18,13 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
+# Both are pure and asked again and again of the same text: a batch decides three times, each
+# candidate's bio and name against the person's, and the rules of contradiction fold each clause.
+# Remembered per process (bounded): most of a warm batch's CPU went to folding the same strings.
+_MEMO = 1 << 16
+
+
+@lru_cache(maxsize=_MEMO)
 def normalize(text: str | None) -> str:
     """NFKC (so `＠` is `@` and `𝐚𝐥𝐢𝐜𝐞` is `alice`, and `…` becomes `...`) minus invisibles."""
     if not text:
@@ -24,6 +32,7 @@ def normalize(text: str | None) -> str:
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
 
 
+@lru_cache(maxsize=_MEMO)
 def fold(text: str | None) -> str:
     """Case-, accent- and symbol-insensitive form for comparing names: letters, digits, spaces."""
     text = normalize(text).casefold()

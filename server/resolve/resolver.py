@@ -500,7 +500,13 @@ class Resolver:
             best: dict[Network, Candidate | None] = {}
             others: dict[Network, list[Candidate]] = {}
             for net in nets:
-                best[net], others[net] = decide_mod.decide_network(st.account, net, st.found)
+                # Judged again only when a round found something new for this account: the
+                # verdict depends on the account and what was found alone, and found only grows.
+                seen, verdict = st.decided.get(net, (-1, (None, [])))
+                if seen != len(st.found):
+                    verdict = decide_mod.decide_network(st.account, net, st.found)
+                    st.decided[net] = (len(st.found), verdict)
+                best[net], others[net] = verdict[0], list(verdict[1])
             for net, gone in st.gone.items():
                 # A cached copy of an account found gone today is no evidence of it.
                 dead = {recheck.ident(net, gone), str(gone.get("handle") or "").lower()}

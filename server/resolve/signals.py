@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from ..core.addresses import DID as _DID
@@ -439,6 +440,14 @@ def extract(account: Account) -> list[Clue]:
     A value found in several places keeps each reason (several clues) so `decide` can list
     every supporting signal.
     """
+    return list(_extract(account))
+
+
+@lru_cache(maxsize=8192)
+def _extract(account: Account) -> tuple[Clue, ...]:
+    """`extract`, remembered per process: the same people are in many lists (a hosted
+    instance's members follow the same accounts) and a warm batch spent a quarter of its CPU
+    reading the same bios again. Accounts and clues are immutable; each caller gets its list."""
     clues: list[Clue] = []
     clues += clues_from_text(account.name, "name")
     clues += clues_from_text(account.bio, "bio")
@@ -456,7 +465,7 @@ def extract(account: Account) -> list[Clue]:
         distinct = {c.value for c in on_net}
         for c in on_net:
             clues.append(Clue(c.network, c.value, c.reason, claimed=len(distinct) == 1))
-    return _bounded(_dedupe(clues))
+    return tuple(_bounded(_dedupe(clues)))
 
 
 # A bio names a handful of accounts; one naming hundreds of servers would make a single request

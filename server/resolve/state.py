@@ -24,6 +24,10 @@ class State:
     kept: dict[Network, Candidate] = field(default_factory=dict)
     crossed: set[tuple[str, str]] = field(default_factory=set)  # cross-links already asked
     gone: dict[Network, dict[str, Any]] = field(default_factory=dict)
+    # Each network's last verdict, with how many profiles it was judged on (`Resolver`).
+    decided: dict[Network, tuple[int, tuple[Candidate | None, list[Candidate]]]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
