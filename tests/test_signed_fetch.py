@@ -148,3 +148,39 @@ PAGES = [
 def test_profile_page_table(html: str, expected: tuple[str, str, list[tuple[str, str]]]) -> None:
     page = read_profile_page(html)
     assert (page.display_name, page.note, page.fields) == expected
+
+
+def test_what_a_worker_remembers_of_a_server_ends_when_the_shared_cache_forgets_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server whose API refused visitors, or its software, was remembered by each worker
+    for its whole life: a GoToSocial that opened its API, or a server that changed software,
+    stayed read the old way until the worker restarted. Each is now kept as long as the shared
+    cache keeps it (a day, a week), then asked again."""
+    import requests
+
+    from server.core.cache import NullCache
+    from server.networks import fediverse as fedi_mod
+
+    now = [1000.0]
+    monkeypatch.setattr(fedi_mod.time, "monotonic", lambda: now[0])
+    f = fedi_mod.Fediverse(requests.Session(), NullCache(), 5)
+    f._close_api("gts.example")
+    assert f.api_closed("gts.example")
+    now[0] += fedi_mod.API_CLOSED_TTL - 1
+    assert f.api_closed("gts.example")
+    now[0] += 2
+    assert not f.api_closed("gts.example")  # the shared cache has forgotten too: ask again
+
+    asked: list[str] = []
+
+    def learn(host: str) -> str:
+        asked.append(host)
+        return "gotosocial"
+
+    monkeypatch.setattr(f, "_software_uncached", learn)
+    assert f.software("gts.example") == "gotosocial"
+    now[0] += fedi_mod.SOFTWARE_TTL - 1
+    assert f.software("gts.example") == "gotosocial" and asked == ["gts.example"]
+    now[0] += 2
+    assert f.software("gts.example") == "gotosocial" and asked == ["gts.example"] * 2

@@ -13,6 +13,7 @@ import hashlib
 import html
 import re
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -82,8 +83,10 @@ class Fediverse:
         self.timeout = timeout
         self._clients: dict[str, Mastodon] = {}
         self._lock = threading.Lock()
-        self._software: dict[str, str] = {}  # host → software ("" when not a server)
-        self._api_closed: set[str] = set()  # hosts whose Mastodon API refuses visitors
+        # In memory too, each for as long as the shared cache keeps it: a server that changes
+        # software or opens its API is seen as such by every worker after the same time.
+        self._software: dict[str, tuple[str, float]] = {}  # host → (software or "", until)
+        self._api_closed: dict[str, float] = {}  # host whose Mastodon API refuses visitors → until
         self._inflight: dict[str, threading.Event] = {}
 
     # -- the server ----------------------------------------------------------------------------
@@ -95,9 +98,10 @@ class Fediverse:
         even without a cache a host is asked once per process).
         """
         with self._lock:
-            if host in self._software:
+            known = self._known_software(host)
+            if known is not None:
                 count(hits=1)
-                return self._software[host] or None
+                return known or None
             flight = self._inflight.get(host)
             leader = flight is None
             if leader:
@@ -106,14 +110,15 @@ class Fediverse:
         if not leader:
             flight.wait(self.timeout * 4)
             with self._lock:
-                if host in self._software:
+                known = self._known_software(host)
+                if known is not None:
                     count(hits=1)
-                    return self._software[host] or None
+                    return known or None
             # the leader failed: ask ourselves (and raise as it did)
         try:
             name = self._software_uncached(host)
             with self._lock:
-                self._software[host] = name or ""
+                self._software[host] = (name or "", time.monotonic() + SOFTWARE_TTL)
             return name
         finally:
             if leader:
@@ -125,16 +130,27 @@ class Fediverse:
         """This server's Mastodon API refused a visitor lately (GoToSocial always does; a
         Mastodon in authorized-fetch mode too): not asked again, WebFinger and the actor or
         the web page say the same for one request less per account."""
-        if host in self._api_closed:
+        if self._api_closed.get(host, 0.0) > time.monotonic():
             return True
         if self.cache.get("fedi:api-closed:" + host) is True:
-            self._api_closed.add(host)
+            self._api_closed[host] = time.monotonic() + API_CLOSED_TTL
             return True
+        self._api_closed.pop(host, None)
         return False
 
     def _close_api(self, host: str) -> None:
-        self._api_closed.add(host)
+        self._api_closed[host] = time.monotonic() + API_CLOSED_TTL
         self.cache.set("fedi:api-closed:" + host, True, API_CLOSED_TTL)
+
+    def _known_software(self, host: str) -> str | None:
+        """What this process learnt of the host's software, while it holds (lock held)."""
+        entry = self._software.get(host)
+        if entry is None:
+            return None
+        if entry[1] <= time.monotonic():
+            del self._software[host]
+            return None
+        return entry[0]
 
     def _software_uncached(self, host: str) -> str | None:
         key = "fedi:software:" + host

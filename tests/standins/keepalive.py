@@ -26,6 +26,14 @@ IDLE = 30  # seconds an idle kept-alive connection is held before the server clo
 class KeepAliveHandler(WSGIRequestHandler):
     timeout = IDLE
 
+    def log_error(self, format: str, *args: Any) -> None:
+        """An idle kept-alive connection closed after `IDLE` seconds is no error (nginx does
+        the same after its `keepalive_timeout`): not logged."""
+        if format.startswith("Request timed out"):
+            self.close_connection = True
+            return
+        super().log_error(format, *args)
+
     def run_wsgi(self) -> None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             super().run_wsgi()  # rare here; werkzeug's own path, which closes the connection
