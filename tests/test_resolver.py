@@ -11,7 +11,8 @@ import pytest
 from server.core.cache import NullCache
 from server.core.config import load
 from server.core.models import Account
-from server.resolve.resolver import Resolver, search_query
+from server.resolve.resolver import Resolver
+from server.resolve.rounds import search_query
 from tests.conftest import app_config
 from tests.standins.internet import Internet
 

@@ -1,6 +1,6 @@
 """Addresses whose shape depends on the software, websites with a path, two own accounts: the
 hand-written table `tests/tables/software_addresses.md`, row by row. Pure: the software a
-server runs is the table's (what NodeInfo would say); `resolver._round_software` asks it."""
+server runs is the table's (what NodeInfo would say); `rounds.software` asks it."""
 
 from __future__ import annotations
 

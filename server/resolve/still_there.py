@@ -65,7 +65,7 @@ def round_still_there(r: Resolver, states: dict[str, State], nets: tuple[Network
                 for key in bsky[actor]:
                     still_there(states[key], "bluesky", found.get(actor))
 
-        fut = r._submit(r.bluesky.fetch_profiles, chunk)
+        fut = r.submit(r.bluesky.fetch_profiles, chunk)
         failure[id(fut)] = "bluesky"
         futures.append((fut, sorted({k for a in chunk for k in bsky[a]}), seen))
     # Fediverse: many of one server at once by id where the earlier answer kept it
@@ -111,10 +111,10 @@ def round_still_there(r: Resolver, states: dict[str, State], nets: tuple[Network
                     for key in fedi[acct]:
                         still_there(states[key], "mastodon", profile)
 
-            fut = r._submit(r.fediverse.accounts_by_id, host, [a for _, a in chunk])
+            fut = r.submit(r.fediverse.accounts_by_id, host, [a for _, a in chunk])
             failure[id(fut)] = "mastodon"
             futures.append((fut, sorted({k for a, _ in chunk for k in fedi[a]}), batch))
-    r._collect(states, futures, failure)
+    r.collect(states, futures, failure)
     futures, failure = [], {}
     for acct in single:
         old = states[fedi[acct][0]].previous["mastodon"]
@@ -132,10 +132,10 @@ def round_still_there(r: Resolver, states: dict[str, State], nets: tuple[Network
                 still_there(states[key], "mastodon", profile)
 
         page = str(old.get("url") or "")
-        fut = r._submit(r.fediverse.recheck_actor, acct, actor, page)
+        fut = r.submit(r.fediverse.recheck_actor, acct, actor, page)
         failure[id(fut)] = "mastodon"
         futures.append((fut, fedi[acct], alone))
-    r._collect(states, futures, failure)
+    r.collect(states, futures, failure)
     futures, failure = [], {}
     for acct in late:
 
@@ -143,10 +143,10 @@ def round_still_there(r: Resolver, states: dict[str, State], nets: tuple[Network
             for key in keys:
                 still_there(states[key], "mastodon", found)
 
-        fut = r._submit(r.fediverse.lookup, acct, False, True)
+        fut = r.submit(r.fediverse.lookup, acct, False, True)
         failure[id(fut)] = "mastodon"
         futures.append((fut, fedi[acct], there))
-    r._collect(states, futures, failure)
+    r.collect(states, futures, failure)
 
 
 def still_there(st: State, net: Network, profile: BskyProfile | FediAccount | None) -> None:
