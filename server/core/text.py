@@ -21,7 +21,7 @@ _INVISIBLE = dict.fromkeys(
 # Both are pure and asked again and again of the same text: a batch decides three times, each
 # candidate's bio and name against the person's, and the rules of contradiction fold each clause.
 # Remembered per process (bounded): most of a warm batch's CPU went to folding the same strings.
-_MEMO = 1 << 14
+_MEMO = 1 << 16  # texts; the published benchmarks ran with this (docs/benchmarks.md)
 
 
 @lru_cache(maxsize=_MEMO)
