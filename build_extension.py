@@ -57,9 +57,9 @@ def check_server_url(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
-def _environment() -> jinja2.Environment:
+def _environment(source: Path) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(SOURCE)),
+        loader=jinja2.FileSystemLoader(str(source)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -75,13 +75,17 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
         raise BuildError(f"extension/{name}: {e.message}") from None
 
 
-def build_one(browser: str, server_url: str, out: Path, version: str) -> Path:
-    """Render the unpacked extension for one browser into out/browser."""
+def build_one(
+    browser: str, server_url: str, out: Path, version: str, source: Path | None = None
+) -> Path:
+    """Render the unpacked extension for one browser into out/browser. `source`: another
+    `extension/` folder (an earlier revision's, for the page benchmark's comparison)."""
+    source = source or SOURCE
     target = out / browser
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    env = _environment()
+    env = _environment(source)
     context = {
         "browser": browser,
         "server_url": server_url,
@@ -89,10 +93,10 @@ def build_one(browser: str, server_url: str, out: Path, version: str) -> Path:
         "version": version,
         "chrome_key": CHROME_KEY,  # a fixed ID, the one origin the service admits (CORS)
     }
-    for src in sorted(SOURCE.rglob("*")):
+    for src in sorted(source.rglob("*")):
         if src.is_dir() or src.name.startswith(".") or "__pycache__" in src.parts:
             continue
-        rel = src.relative_to(SOURCE)
+        rel = src.relative_to(source)
         if src.suffix == ".j2":
             text = _render(env, rel.as_posix(), context)
             dest = target / rel.with_suffix("")

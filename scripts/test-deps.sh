@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need beyond Python, installed once: Chromium, Firefox ESR, PostgreSQL and Redis
 # (Debian packages: the browsers for the extension's tests, the servers for the local AT Protocol
-# network's AppView), @atproto/dev-env with Node 22 and web-ext (npm). Idempotent.
+# network's AppView), @atproto/dev-env with Node 22, web-ext and axe-core (npm). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +41,7 @@ fi
 
 cd ../webext
 if [ ! -f node_modules/.passerelle-ready ] || [ package-lock.json -nt node_modules/.passerelle-ready ]; then
-  echo "installing web-ext (npm)"
+  echo "installing web-ext and axe-core (npm)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.passerelle-ready
 fi

@@ -95,6 +95,13 @@ def test_small_page_run(tmp_path: Path) -> None:
     assert report["rows"] == 300 and report["runs"] == 2
     assert all(v > 0 for v in report["median"].values())
     assert "| first paint, all rows (ms) |" in stdout
+    # …and its comparison with an earlier page (here the committed one), in paired runs.
+    report, stdout = run_module(
+        "benchmarks.page", "--rows 300 --runs 2 --against HEAD", tmp_path / "against.json"
+    )
+    assert report["against"] == "HEAD" and set(report["median"]) == {"HEAD", "now"}
+    assert all(v > 0 for v in report["ratio"].values())
+    assert "| answer one suggestion (ms) |" in stdout
 
 
 def test_published_figures_are_the_recorded_ones() -> None:
@@ -109,6 +116,7 @@ def test_published_figures_are_the_recorded_ones() -> None:
         (table, "benchmarks/results.json"),
         (load.table, "benchmarks/load_results.json"),
         (results_page.table, "benchmarks/page_results.json"),
+        (results_page.against_table, "benchmarks/page_against.json"),
     ):
         recorded = render(json.loads((ROOT / report).read_text(encoding="utf-8")))
         assert recorded in page, f"docs/benchmarks.md does not show {report}:\n{recorded}"

@@ -19,9 +19,10 @@
     const button = document.createElement('button');
     button.type = 'button';
     button.setAttribute('data-testid', 'passerelle-scan');
+    // The extension's own look (pages/theme.css: the accent, 6.8:1 with white), on X's page.
     Object.assign(button.style, {
-      padding: '6px 16px', borderRadius: '999px', border: '0', cursor: 'pointer',
-      background: '#0085ff', color: '#fff', font: 'bold 14px system-ui, sans-serif',
+      padding: '8px 18px', borderRadius: '999px', border: '0', cursor: 'pointer',
+      background: '#0058b8', color: '#fff', font: '600 15px/1.2 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
     });
     button.textContent = t('scanButton');
     button.title = t('scanButtonTitle');

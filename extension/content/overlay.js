@@ -14,11 +14,13 @@
       this.el.setAttribute('data-testid', 'passerelle-overlay');
       this.el.setAttribute('role', 'status');
       this.el.setAttribute('aria-live', 'polite');
+      // The extension's own look (pages/theme.css, its dark colours), whatever X's theme.
       Object.assign(this.el.style, {
         position: 'fixed', top: '12px', right: '12px', zIndex: '2147483647',
-        background: '#0f1419', color: '#fff', padding: '12px 16px', borderRadius: '12px',
-        font: '14px/1.4 system-ui, sans-serif', boxShadow: '0 4px 16px rgba(0,0,0,.3)',
-        maxWidth: '320px',
+        background: '#0f1419', color: '#e7e9ea', padding: '16px', borderRadius: '10px',
+        font: '15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+        boxShadow: '0 1px 2px rgba(0,0,0,.4), 0 4px 12px rgba(0,0,0,.3)', border: '1px solid #33404b',
+        borderLeft: '4px solid #7cb8ff', maxWidth: '340px',
       });
       this.text = document.createElement('div');
       this.text.setAttribute('data-testid', 'passerelle-overlay-text');
@@ -27,8 +29,8 @@
       this.stopBtn.setAttribute('data-testid', 'passerelle-stop');
       this.stopBtn.textContent = t('stop');
       Object.assign(this.stopBtn.style, {
-        marginTop: '8px', padding: '4px 12px', borderRadius: '999px', border: '1px solid #fff',
-        background: 'transparent', color: '#fff', cursor: 'pointer',
+        marginTop: '12px', padding: '6px 16px', borderRadius: '999px', border: '1px solid #6f7f8c',
+        background: 'transparent', color: '#e7e9ea', cursor: 'pointer', font: '600 13px system-ui, sans-serif',
       });
       this.stopBtn.addEventListener('click', () => onStop());
       this.el.append(this.text, this.stopBtn);

@@ -5,7 +5,8 @@ const api = globalThis.browser || globalThis.chrome;
 const t = (key, subs) => api.i18n.getMessage(key, subs) || key;
 const fmt = (n) => Number(n).toLocaleString(api.i18n.getUILanguage());
 
-// Elements with data-i18n get their text (data-i18n-placeholder: their placeholder) translated.
+// Elements with data-i18n get their text (data-i18n-placeholder, -title, -aria-label: those
+// attributes) translated.
 function translatePage() {
   document.documentElement.lang = api.i18n.getUILanguage().split('-')[0];
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
@@ -13,6 +14,9 @@ function translatePage() {
     el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder));
   }
   for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
 }
 
 // An element with attributes and children; text is always set as text, never parsed as HTML.

@@ -5,6 +5,7 @@
 
 const MASTODON_DAILY_FOLLOWS = 400; // mastodon/mastodon app/lib/rate_limiter.rb
 const PRESELECTED = new Set(['confirmed', 'likely']);
+const labels = { bluesky: t('columnBluesky'), mastodon: t('columnFediverse') }; // once, not per row
 const params = new URLSearchParams(location.search);
 const state = {
   key: null,
@@ -38,7 +39,8 @@ function levelText(level) {
 }
 
 function matchCell(net, handle, match, candidates) {
-  const td = h('td', { 'data-net': net });
+  // data-label: the network's name above the match when rows become cards (narrow windows).
+  const td = h('td', { 'data-net': net, 'data-label': net === 'bluesky' ? labels.bluesky : labels.mastodon });
   if (!match) {
     td.append(h('span', { class: 'none', text: t('noMatch') }));
   } else {
@@ -144,7 +146,15 @@ function pendingReviews() {
 function showReviewButton() {
   const n = pendingReviews().length;
   const button = document.getElementById('review');
-  button.hidden = n === 0 && state.reviewAt < 0;
+  button.hidden = n === 0;
+  // The first step stays in its place (nothing below it moves as suggestions arrive); with
+  // nothing to review, it says so.
+  const help = document.getElementById('review-help');
+  const key = n || state.reviewAt >= 0 ? 'stepReviewHelp' : 'stepReviewNone';
+  if (help.dataset.i18n !== key) {
+    help.dataset.i18n = key;
+    help.textContent = t(key);
+  }
   button.textContent = t('reviewButton', [fmt(n)]);
   if (state.reviewAt >= 0) showReviewStep();
 }
@@ -158,10 +168,17 @@ function startReview() {
 }
 
 function stopReview() {
+  const panel = document.getElementById('review-panel');
+  const focusWasHere = panel.contains(document.activeElement) || document.activeElement === document.body;
   state.reviewAt = -1;
-  document.getElementById('review-panel').hidden = true;
+  panel.hidden = true;
   for (const r of state.rows) r.row.classList.remove('reviewing');
   showReviewButton();
+  // Keyboard users go on from where the review began, not from the last row it showed.
+  if (focusWasHere) {
+    const button = document.getElementById('review');
+    (button.hidden ? document.getElementById('list-title') : button).focus();
+  }
 }
 
 function showReviewStep() {
@@ -329,8 +346,21 @@ function selectOnlyNew() {
   document.getElementById('onlynew').checked = true;
   applyFilters();
   showSelected();
-  for (const id of ['follow-bsky', 'follow-masto']) document.getElementById(id).open = true;
-  document.getElementById('follow-bsky').scrollIntoView({ block: 'nearest' });
+  openPanels(['follow-bsky', 'follow-masto']);
+}
+
+// The primary actions open their sign-in (one network's, or both), and bring it into view
+// with the focus on its first field: the page is a guide, not a wall of folded panels.
+function openPanels(ids) {
+  for (const id of ids) document.getElementById(id).hidden = false;
+  for (const b of document.querySelectorAll('.actions [aria-controls]')) {
+    const controls = b.getAttribute('aria-controls').split(' ');
+    b.setAttribute('aria-expanded', String(controls.every((id) => !document.getElementById(id).hidden)));
+  }
+  const first = document.getElementById(ids[0]);
+  first.scrollIntoView({ block: 'nearest' });
+  const field = first.querySelector('input:not([type=hidden]):not(:disabled)');
+  if (field) field.focus({ preventScroll: true });
 }
 
 // The schedule is the user's choice, asked once, after a list's first check.
@@ -359,19 +389,32 @@ function showCounts() {
   let b = 0;
   let m = 0;
   let none = 0;
+  let answered = 0;
   for (const r of state.rows) {
     const res = r.result || {};
+    if (r.result) answered++;
     if (res.bluesky) b++;
     if (res.mastodon) m++;
     if (r.result && !res.bluesky && !res.mastodon) none++;
   }
   document.getElementById('counts').textContent = t('countsSummary', [fmt(n), fmt(b), fmt(m), fmt(none)]);
+  // What was found, in one sentence: the page's first line.
+  const total = state.scan ? state.scan.order.length : n;
+  const key = !answered ? 'summaryWaiting' : b || m ? 'summaryFound' : 'summaryNone';
+  document.getElementById('summary-text').textContent = t(key, [fmt(total), fmt(b), fmt(m)]);
 }
 
 function showSelected() {
   document.getElementById('selected').textContent =
     t('selectedCount', [fmt(state.selected.bluesky.size), fmt(state.selected.mastodon.size)]);
   document.getElementById('bsky-follow').textContent = t('followSelected', [fmt(state.selected.bluesky.size)]);
+  const nb = state.selected.bluesky.size;
+  const nm = state.selected.mastodon.size;
+  const actionB = document.getElementById('action-bluesky');
+  const actionM = document.getElementById('action-mastodon');
+  actionB.textContent = t('actionFollowBluesky', [fmt(nb)]);
+  actionM.textContent = t('actionFollowMastodon', [fmt(nm)]);
+  document.getElementById('action-both').hidden = nb === 0 || nm === 0;
   document.getElementById('masto-follow').textContent = t('mastoFollowSelected', [fmt(state.selected.mastodon.size)]);
   const unmatched = notFoundOnFediverse().length;
   const search = document.getElementById('masto-search');
@@ -491,10 +534,12 @@ async function showOutcomes(net, outcome) {
       continue;
     }
     if (!badge) {
-      badge = h('div', { class: 'handle', 'data-testid': 'follow-outcome' });
+      badge = h('div', { class: 'outcome', 'data-testid': 'follow-outcome' });
       cell.append(badge);
     }
-    badge.textContent = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge', unavailable: 'goneBadge' }[o.status] || 'followFailedBadge');
+    const said = t({ followed: 'followedBadge', skipped: 'alreadyFollowedBadge', unavailable: 'goneBadge' }[o.status] || 'followFailedBadge');
+    // Not followed: with why, as the network said it (a refusal, a limit, not found).
+    badge.textContent = o.status === 'failed' && o.error ? `${said}: ${o.error}` : said;
     badge.dataset.status = o.status;
   }
 }
@@ -542,6 +587,7 @@ function render() {
     showNew();
   };
   add(0, Math.min(order.length, FIRST_ROWS));
+  ready();
   renderDone = new Promise((resolve) => {
     const next = (from) => {
       if (token !== renderToken) return resolve(); // a newer render took over
@@ -553,6 +599,12 @@ function render() {
     // After the first screen is painted: a frame, then the rest.
     requestAnimationFrame(() => setTimeout(() => next(FIRST_ROWS), 0));
   });
+}
+
+// The page is shown once its first screen is built, whole: nothing moves under the reader's eyes
+// as the translations, the summary and the first rows come in (no layout shift).
+function ready() {
+  document.body.classList.add('ready');
 }
 
 async function rendered() {
@@ -749,6 +801,7 @@ async function load() {
   state.key = params.get('list') || current || null;
   if (!state.key) {
     document.getElementById('empty').hidden = false;
+    ready();
     return;
   }
   const scanKey = `scan:${state.key}`;
@@ -758,6 +811,7 @@ async function load() {
   state.scan = got[scanKey];
   if (!state.scan) {
     document.getElementById('empty').hidden = false;
+    ready();
     return;
   }
   state.results = got[resultsKey] || {};
@@ -857,6 +911,9 @@ document.getElementById('review-yes').addEventListener('click', () => answerRevi
 document.getElementById('review-no').addEventListener('click', () => answerReview('no'));
 document.getElementById('review-skip').addEventListener('click', () => answerReview(null));
 document.getElementById('review-stop').addEventListener('click', stopReview);
+document.getElementById('action-bluesky').addEventListener('click', () => openPanels(['follow-bsky']));
+document.getElementById('action-mastodon').addEventListener('click', () => openPanels(['follow-masto']));
+document.getElementById('action-both').addEventListener('click', () => openPanels(['follow-bsky', 'follow-masto']));
 document.getElementById('bsky-follow').addEventListener('click', () => followOnBluesky(false));
 document.getElementById('bsky-oauth').addEventListener('click', () => followOnBluesky(true));
 document.getElementById('masto-follow').addEventListener('click', followOnMastodon);
@@ -869,9 +926,30 @@ document.getElementById('announce-copy').addEventListener('click', async () => {
   await navigator.clipboard.writeText(document.getElementById('announce-text').value).catch(() => {});
   document.getElementById('announce-copy').textContent = t('announceCopied');
 });
-// The column titles stick under the page's header (counts, filters, actions), whatever its height.
-const pageHeader = document.querySelector('header');
+// The column titles stick under the filters, whatever their height. Set on the titles alone: on
+// the root, each change would restyle all 5,000 rows.
+const filters = document.querySelector('.filters');
+const columnTitles = document.querySelector('thead');
 new ResizeObserver(() => {
-  document.documentElement.style.setProperty('--header-height', `${pageHeader.offsetHeight}px`);
-}).observe(pageHeader);
-load();
+  columnTitles.style.setProperty('--filters-height', `${filters.offsetHeight}px`);
+}).observe(filters);
+
+// Exports and import: a menu button (a disclosure), closed by Escape or a click elsewhere;
+// it stays open while its items are used, one export after another.
+const exportsButton = document.getElementById('exports');
+const exportsMenu = document.getElementById('exports-menu');
+function showExports(open) {
+  exportsMenu.hidden = !open;
+  exportsButton.setAttribute('aria-expanded', String(open));
+}
+exportsButton.addEventListener('click', () => showExports(exportsMenu.hidden));
+exportsMenu.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape') return;
+  showExports(false);
+  exportsButton.focus();
+  e.stopPropagation();
+});
+document.addEventListener('click', (e) => {
+  if (!exportsMenu.hidden && !e.target.closest('.menu')) showExports(false);
+});
+load().finally(ready); // shown even if loading failed half-way

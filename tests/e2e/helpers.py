@@ -15,6 +15,16 @@ def storage(page: Any, key: str) -> Any:
     return page.evaluate("k => chrome.storage.local.get(k).then(x => x[k] ?? null)", key)
 
 
+def export(page: Any, testid: str) -> Any:
+    """Clicks one item of the results page's Export / import menu (opened first when closed, as
+    a person would) inside `page.expect_download()`, and returns the download."""
+    if page.get_by_test_id("exports").get_attribute("aria-expanded") != "true":
+        page.get_by_test_id("exports").click()
+    with page.expect_download() as dl:
+        page.get_by_test_id(testid).click()
+    return dl.value
+
+
 def _poll(fn: Callable[[], Any], timeout: float, what: str, pause: Callable[[], None]) -> Any:
     deadline = time.monotonic() + timeout
     while True:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.browser import extension_context
 from tests.conftest import service_env
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import result_rows, scan_to_results
+from tests.e2e.helpers import export, result_rows, scan_to_results
 from tests.evaluation import PRESELECTED
 from tests.standins.internet import Internet
 from tests.standins.xcom import XCom, XList
@@ -66,10 +66,9 @@ def test_scanned_list_goes_to_the_cli_and_its_results_come_back(
         results = scan_to_results(ctx, LIST)
         expect(results.get_by_test_id("row")).to_have_count(len(part))
         assert all(row["mastodon"] is None for row in result_rows(results))
-        with results.expect_download() as dl:
-            results.get_by_test_id("export-accounts").click()
-        assert dl.value.suggested_filename == "passerelle-owner-following-accounts.json"
-        exported = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+        download = export(results, "export-accounts")
+        assert download.suggested_filename == "passerelle-owner-following-accounts.json"
+        exported = json.loads(Path(download.path()).read_text(encoding="utf-8"))
 
         # Exactly the CLI's input: {"accounts": [...]} with the API's fields, nothing else,
         # and the very accounts the extension sent to the service, in list order.

@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser import extension_context
+from tests.e2e.helpers import export
 
 KEY = "hostile/following"
 SEED = """([key, name, acct]) => chrome.storage.local.set({
@@ -33,9 +34,8 @@ def test_no_cell_of_the_csv_begins_a_formula(playwright: Any, extension_dir: Any
         expect(page.get_by_test_id("x-name")).to_have_text(NAME)  # shown as it is, as text
         files = {}
         for name in ("export-csv", "export-mastodon"):
-            with page.expect_download() as dl:
-                page.get_by_test_id(name).click()
-            files[name] = Path(dl.value.path()).read_text(encoding="utf-8")
+            download = export(page, name)
+            files[name] = Path(download.path()).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(files["export-csv"])))
     cells = [c for row in rows[1:] for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
@@ -83,8 +83,7 @@ def test_server_names_are_shown_in_unicode_and_exported_as_mastodon_reads_them(
         expect(page.locator("[data-testid=row]:not([hidden])")).to_have_count(1)
         # The page's decoder against Python's punycode codec, an independent implementation.
         shown = page.evaluate("hosts => hosts.map((h) => readableAddress(h))", HOSTS)
-        with page.expect_download() as dl:
-            page.get_by_test_id("export-mastodon").click()
-        exported = Path(dl.value.path()).read_text(encoding="utf-8")
+        download = export(page, "export-mastodon")
+        exported = Path(download.path()).read_text(encoding="utf-8")
     assert shown == [python_reads(h) for h in HOSTS]
     assert exported.splitlines()[1] == "zoe@xn--colo-9oa.social,true,false,"

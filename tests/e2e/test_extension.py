@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from server.core.extension_id import CHROME_ID
 from tests.browser import extension_context
 from tests.e2e.conftest import Recorder
-from tests.e2e.helpers import expected_sent, result_rows, scan_to_results, storage
+from tests.e2e.helpers import expected_sent, export, result_rows, scan_to_results, storage
 from tests.evaluation import PRESELECTED
 from tests.standins.xcom import SIDEBAR, XCom, XList
 
@@ -110,11 +110,10 @@ def test_exports(
         expect(results.get_by_test_id("row")).to_have_count(len(part))
         files = {}
         for name in ("export-mastodon", "export-json", "export-csv"):
-            with results.expect_download() as dl:
-                results.get_by_test_id(name).click()
+            download = export(results, name)
             files[name] = (
-                dl.value.suggested_filename,
-                Path(dl.value.path()).read_text(encoding="utf-8"),
+                download.suggested_filename,
+                Path(download.path()).read_text(encoding="utf-8"),
             )
     truth = {a["handle"]: a for a in e2e_world["accounts"][:150]}
     name, mastodon = files["export-mastodon"]

@@ -104,7 +104,7 @@ def results_page(ctx: Any, ext_id: str, network: devenv.AtprotoNetwork) -> Any:
     page.evaluate(SEED, [KEY, people])
     page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
     expect(page.get_by_test_id("row")).to_have_count(len(PEOPLE))
-    page.get_by_test_id("follow-panel").locator("summary").click()
+    page.get_by_test_id("action-bluesky").click()
     return page
 
 
@@ -240,7 +240,7 @@ def test_sign_in_with_bluesky_and_follow_in_firefox(
             ),
             "the rows",
         )
-        ff.script("document.querySelector('[data-testid=follow-panel] summary').click();")
+        ff.script("document.querySelector('[data-testid=action-bluesky]').click();")
         handle = ff.client.find_element("css selector", "[data-testid=bsky-handle]")
         handle.send_keys(FIREFOX_ME)
         ff.client.find_element("css selector", "[data-testid=bsky-oauth]").click()
@@ -323,7 +323,7 @@ def test_follow_on_mastodon_from_the_results_page(
         expect(mirror.get_by_test_id("mastodon-bridged")).to_have_text("bridged")
         page.get_by_test_id("only-mastodon").check()
         expect(mirror.get_by_test_id("select-mastodon")).to_be_checked()
-        page.get_by_test_id("mastodon-panel").locator("summary").click()
+        page.get_by_test_id("action-mastodon").click()
         page.get_by_test_id("masto-server").fill("home.social")
         with ctx.expect_page() as consent_page:
             page.get_by_test_id("masto-follow").click()

@@ -3,6 +3,7 @@ service, the popup, a hidden tab pausing the scan, and a results page of 5,000 r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,13 @@ def test_french_throughout(
         expect(results.get_by_test_id("row")).to_have_count(len(part))
         expect(results.locator("h1")).to_have_text("Passerelle — où sont partis vos contacts")
         expect(results.get_by_test_id("counts")).to_contain_text("comptes")
+        expect(results.get_by_test_id("summary")).to_contain_text(
+            "Sur les 40 comptes de cette liste"
+        )
+        expect(results.get_by_test_id("action-bluesky")).to_have_text(
+            re.compile(r"^Suivre \d+ sur Bluesky$")
+        )
+        expect(results.get_by_test_id("exports")).to_have_text("Exporter / importer ▾")
         expect(results.get_by_test_id("export-mastodon")).to_have_text(
             "Fichier d’import Mastodon (CSV)"
         )

@@ -1,5 +1,6 @@
 """The README's pictures, taken by the suite's own browser so they show what the code does today:
-the button on an X follow list, the scan under way, the results page in English and in French.
+the button on an X follow list, the scan under way, the results page in English and in French,
+dark, and on a narrow window.
 
 Every run takes them and checks what each must show; `make screenshots` (PASSERELLE_SCREENSHOTS
 set to a folder) also writes them there, and a test keeps the README pointing only at pictures
@@ -47,12 +48,18 @@ def faces(ctx: Any) -> None:
     ctx.route(re.compile(r"^https://(?!(x|twitter)\.com/).*"), handle)
 
 
-def save(page: Any, name: str, tmp_path: Path) -> Path:
-    """Writes `name` into the chosen folder (or a temporary one) and returns its path."""
+def save(page: Any, name: str, tmp_path: Path, height: int | None = None) -> Path:
+    """Writes `name` into the chosen folder (or a temporary one) and returns its path: the
+    window, or the page's top `height` pixels (the steps and the first rows)."""
     folder = Path(os.environ.get("PASSERELLE_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    page.screenshot(path=str(path))
+    if height:
+        width = page.viewport_size["width"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height}
+        page.screenshot(path=str(path), full_page=True, clip=clip)
+    else:
+        page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000  # a picture, not a blank page
     return path
 
@@ -82,8 +89,8 @@ def test_the_button_and_the_scan(
 
 def scanned_results(ctx: Any, part: list[dict[str, Any]]) -> Any:
     """Scan `part` on the X imitation and return the results page, every row resolved."""
-    faces(ctx)
     XCom([XList(LIST, part, latency_ms=10)]).install(ctx)
+    faces(ctx)  # after X's imitation: the last route added answers first (X's pictures too)
     page = ctx.new_page()
     page.goto(f"https://x.com{LIST}")
     with ctx.expect_page(timeout=120_000) as opened:
@@ -118,7 +125,19 @@ def test_the_results_page(
         expect(results.locator("h1")).to_have_text(title)
         # Pictures of people's faces load from the stand-in CDN; wait until they are drawn.
         results.wait_for_load_state("networkidle")
-        save(results, name, tmp_path)
+        save(results, name, tmp_path, height=1150)
+        if locale != "en-US":
+            return
+        # The same page in the system's dark setting, and on a phone-sized window (cards).
+        results.emulate_media(color_scheme="dark")
+        assert (
+            results.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(15, 20, 25)"
+        )
+        save(results, "results-dark.png", tmp_path, height=1150)
+        results.emulate_media(color_scheme="light")
+        results.set_viewport_size({"width": 390, "height": 844})
+        assert results.evaluate("document.documentElement.scrollWidth") <= 390
+        save(results, "results-narrow.png", tmp_path, height=1900)
 
 
 def test_suggestions_and_reasons(
@@ -157,6 +176,8 @@ def test_the_readme_shows_only_pictures_that_exist() -> None:
         "x-scan.png",
         "results-en.png",
         "results-fr.png",
+        "results-dark.png",
+        "results-narrow.png",
         "results-review.png",
         "results-reasons.png",
     }

@@ -73,7 +73,7 @@ def test_search_my_server_from_the_results_page(
         page.evaluate(SEED, [KEY, rows])
         page.goto(f"chrome-extension://{ext_id}/pages/results.html?list={KEY}")
         expect(page.get_by_test_id("row")).to_have_count(3)
-        page.get_by_test_id("mastodon-panel").locator("summary").click()
+        page.get_by_test_id("action-mastodon").click()
         search = page.get_by_test_id("masto-search")
         expect(search).to_have_text("Search my server for the 3 not found")
         page.get_by_test_id("masto-server").fill("home.social")
