@@ -227,9 +227,7 @@ def _search_as(url: str) -> tuple[str, str]:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from .core.cache import open_cache
-    from .resolve import output, owners, recheck
-    from .resolve.resolver import Resolver
+    from .resolve import recheck
 
     settings = load()
     body = _read_input(args.file)
@@ -244,6 +242,12 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             previous = recheck.previous_answers(_read_input(args.previous), args.previous)
         except recheck.PreviousError as e:
             raise UsageError(str(e)) from None
+    # Only now the look-up machinery: the atproto SDK alone takes a second to load, which a
+    # mistyped file name or a bad setting should not cost.
+    from .core.cache import open_cache
+    from .resolve import output, owners
+    from .resolve.resolver import Resolver
+
     resolver = Resolver(settings, open_cache(settings.cache_url))
     results: list[dict[str, Any]] = []
     stats = {"accounts": 0, "upstream_requests": 0, "cache_hits": 0, "seconds": 0.0}

@@ -38,16 +38,17 @@ def _serve(tmp_path: os.PathLike[str], timeout: str) -> Served:
     return Served(env)
 
 
-@pytest.fixture
-def patient(tmp_path: os.PathLike[str]) -> Iterator[Served]:
-    s = _serve(tmp_path, "3600")  # the stalled clients are not dropped during the test
+# One service of each kind for the module: each test closes the connections it opened.
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    s = _serve(tmp_path_factory.mktemp("patient"), "3600")  # stalled clients are not dropped
     yield s
     s.stop()
 
 
-@pytest.fixture
-def strict(tmp_path: os.PathLike[str]) -> Iterator[Served]:
-    s = _serve(tmp_path, "2")
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    s = _serve(tmp_path_factory.mktemp("strict"), "2")
     yield s
     s.stop()
 

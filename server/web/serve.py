@@ -80,6 +80,12 @@ def run(host: str, port: int, workers: int, threads: int) -> int:
         "loglevel": "warning",
         "preload_app": False,
     }
+    # The code, not the app: imported here once, the workers fork with it loaded (the atproto
+    # SDK alone takes a second of CPU to import, which each worker paid again at each start,
+    # and its pages are shared). The app, its cache connections and clients are still made in
+    # each worker after the fork (preload_app stays off): no socket is shared between them.
+    from . import app as _app  # noqa: F401
+
     try:
         # Bound to every interface (0.0.0.0, ::), the service has no one address to insist on:
         # it answers any Host unless PASSERELLE_PUBLIC_URL names the public one (hostcheck).
